@@ -1,0 +1,3 @@
+"""Dashboard pages (mounted under /dashboard/ by portal/dashboard_urls.py)."""
+
+urlpatterns: list = []

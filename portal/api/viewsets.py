@@ -1,0 +1,66 @@
+"""API base classes: every view acts for exactly one tenant, resolved once, here."""
+
+from __future__ import annotations
+
+from rest_framework import mixins, viewsets
+from rest_framework.views import APIView
+
+from portal.access import visible_tenants
+from portal.middleware import current_tenant
+from portal.models import ApiKey, Tenant
+
+TENANT_HEADER = "HTTP_X_TENANT"
+
+
+def resolve_api_tenant(request) -> Tenant | None:
+    """The key's tenant; for a logged-in user, the X-Tenant header or their current tenant."""
+    if isinstance(request.auth, ApiKey):
+        return request.auth.tenant
+    user = request.user
+    if not user.is_authenticated:
+        return None
+    slug = request.META.get(TENANT_HEADER)
+    if slug:
+        return visible_tenants(user).filter(slug=slug).first()
+    return current_tenant(request._request)
+
+
+class TenantAPIMixin:
+    """Resolves ``request.tenant`` after authentication and scopes the queryset to it.
+
+    Subclasses declare ``queryset`` (any model with a ``TenantQuerySet`` manager); reads and
+    writes never reach another tenant's rows, and a foreign id answers 404.
+    """
+
+    read_role = "viewer"
+    write_role = "agent"
+
+    def perform_authentication(self, request):
+        super().perform_authentication(request)
+        request.tenant = resolve_api_tenant(request)
+        request._request.tenant = request.tenant
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        return queryset.for_tenant(self.request.tenant)
+
+
+class TenantAPIView(TenantAPIMixin, APIView):
+    def get_queryset(self):  # plain views have no queryset of their own
+        raise NotImplementedError
+
+
+class TenantViewSet(TenantAPIMixin, viewsets.GenericViewSet):
+    pass
+
+
+class TenantModelViewSet(
+    TenantAPIMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    pass
