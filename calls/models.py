@@ -1,0 +1,154 @@
+"""Calls, their recordings and transcripts, the recording-access log, and retention rules."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils.timezone import now
+
+from portal.audit import audit_history
+from portal.models import TenantOwnedModel
+
+
+def recording_key(instance: Recording, filename: str) -> str:
+    """A tenant-prefixed random object key: never a phone number or a name in any path."""
+    return f"tenants/{instance.tenant_id}/recordings/{uuid.uuid4().hex}"
+
+
+class Call(TenantOwnedModel):
+    class Direction(models.TextChoices):
+        INBOUND = "inbound", "Inbound"
+        OUTBOUND = "outbound", "Outbound"
+
+    external_id = models.CharField(max_length=128, help_text="The integrator's id for the call.")
+    direction = models.CharField(max_length=8, choices=Direction.choices)
+    caller = models.CharField(max_length=20, help_text="E.164")
+    callee = models.CharField(max_length=20, help_text="E.164")
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+    duration_seconds = models.PositiveIntegerField(null=True, blank=True)
+    purposes = models.ManyToManyField("consent.Purpose", related_name="calls", blank=True)
+    category = models.CharField(
+        max_length=50, blank=True, help_text="Retention category, e.g. complaint, sales."
+    )
+    gate_flags = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Purposes that had no valid lawful basis at ingest (purpose gate in flag mode).",
+    )
+    is_restricted = models.BooleanField(
+        default=False, help_text="Restriction of processing (Art. 18): stored only."
+    )
+    created_at = models.DateTimeField(default=now, editable=False)
+
+    history = audit_history(m2m_fields=[purposes])
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "external_id"], name="call_unique_external_id"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["tenant", "caller"], name="call_tenant_caller"),
+            models.Index(fields=["tenant", "callee"], name="call_tenant_callee"),
+            models.Index(fields=["tenant", "started_at"], name="call_tenant_started"),
+            models.Index(fields=["tenant", "category", "started_at"], name="call_tenant_category"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Call {self.external_id}"
+
+
+class Recording(TenantOwnedModel):
+    call = models.OneToOneField(Call, on_delete=models.CASCADE, related_name="recording")
+    file = models.FileField(upload_to=recording_key, max_length=255)
+    content_type = models.CharField(max_length=100)
+    size_bytes = models.PositiveBigIntegerField()
+    duration_seconds = models.PositiveIntegerField(null=True, blank=True)
+    sha256 = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=now, editable=False)
+
+    history = audit_history()
+
+    def __str__(self) -> str:
+        return f"Recording of call {self.call_id}"
+
+
+class Transcript(TenantOwnedModel):
+    call = models.OneToOneField(Call, on_delete=models.CASCADE, related_name="transcript")
+    language = models.CharField(max_length=16, help_text="BCP 47 language tag, e.g. de-DE.")
+    text = models.TextField()
+    created_at = models.DateTimeField(default=now, editable=False)
+    updated_at = models.DateTimeField(default=now)
+
+    history = audit_history()
+
+    def __str__(self) -> str:
+        return f"Transcript of call {self.call_id} ({self.language})"
+
+
+class RecordingAccess(TenantOwnedModel):
+    """Every consultation of a recording or transcript: who, when, what, how, why, from where."""
+
+    class What(models.TextChoices):
+        RECORDING = "recording", "Recording"
+        TRANSCRIPT = "transcript", "Transcript"
+
+    class How(models.TextChoices):
+        PLAYBACK = "playback", "Playback"
+        DOWNLOAD = "download", "Download"
+        EXPORT = "export", "Export"
+
+    call = models.ForeignKey(Call, null=True, on_delete=models.SET_NULL, related_name="accesses")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    api_key = models.ForeignKey(
+        "portal.ApiKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    accessed_at = models.DateTimeField(default=now)
+    what = models.CharField(max_length=10, choices=What.choices)
+    how = models.CharField(max_length=10, choices=How.choices)
+    purpose = models.CharField(max_length=255, help_text="Why the recording was consulted.")
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+
+    history = audit_history()
+
+    class Meta:
+        ordering = ["-accessed_at"]
+        verbose_name_plural = "recording accesses"
+        indexes = [models.Index(fields=["tenant", "accessed_at"], name="rec_access_tenant_time")]
+
+    def __str__(self) -> str:
+        return f"{self.how} of {self.what} (call {self.call_id})"
+
+
+class RetentionRule(TenantOwnedModel):
+    """Per tenant and category: storage limitation (max) and a legal obligation to keep (min)."""
+
+    category = models.CharField(max_length=50)
+    max_age_days = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Erase calls older than this (Art. 5(1)(e))."
+    )
+    min_age_days = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Keep calls at least this long (a legal obligation, Art. 17(3)(b)/(e)).",
+    )
+    legal_reference = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=now, editable=False)
+
+    history = audit_history()
+
+    class Meta:
+        ordering = ["category"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "category"], name="retention_unique_category")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.category}: keep ≥{self.min_age_days or 0}d, ≤{self.max_age_days or '∞'}d"
