@@ -156,3 +156,36 @@ class ConsentState(TenantOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.purpose_code}: {'allowed' if self.allowed else 'not allowed'}"
+
+
+class ProcessingRestriction(TenantOwnedModel):
+    """A subject's number whose processing is restricted (Art. 18) or objected to (Art. 21).
+
+    Restriction: the data is only stored, and the consent check never answers "allowed".
+    Objection: processing on legitimate interests stops for that number.
+    """
+
+    class Kind(models.TextChoices):
+        RESTRICTION = "restriction", "Restriction of processing (Art. 18)"
+        OBJECTION = "objection", "Objection to legitimate-interest processing (Art. 21)"
+
+    number = models.CharField(max_length=20, help_text="E.164")
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    reason = models.TextField(blank=True)
+    request_id = models.PositiveBigIntegerField(
+        null=True, blank=True, help_text="The data-subject request that placed it."
+    )
+    started_at = models.DateTimeField(default=now)
+    lifted_at = models.DateTimeField(null=True, blank=True)
+    lifted_reason = models.TextField(blank=True)
+
+    history = audit_history()
+
+    class Meta:
+        ordering = ["-started_at"]
+        indexes = [
+            models.Index(fields=["tenant", "number", "kind"], name="restriction_number"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} since {self.started_at:%Y-%m-%d}"
