@@ -97,6 +97,7 @@ def test_tenant_page_shows_the_consent_rate_per_purpose(dpo_client, give_kwargs,
     assert [cell.split("</td>")[0] for cell in row.split("<td>")[2:]] == ["1", "3", "33.3%"]
     training = page.split("<code>training</code>")[1].split("</tr>")[0]
     assert "—" in training
+    assert dpo_client.get("/admin/portal/tenant/add/").status_code == 200
 
 
 def test_purpose_admin_refuses_a_catch_all_and_creates_through_the_service(dpo_client, tenant_a):

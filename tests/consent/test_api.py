@@ -365,3 +365,13 @@ def test_sms_notice_is_sent_kept_as_evidence_and_records_no_consent(api_a, tenan
         "/api/v1/consents/", {**answer, "number": "030 1234567"}, format="json"
     ).json()
     assert "evidence.message_id" in wrong["error"]["fields"]
+
+
+def test_the_isolation_suite_walks_the_consent_routes():
+    from tests.isolation import api_routes, route_model
+
+    routes = {route.path: route_model(route) for route in api_routes()}
+    assert routes["/api/v1/consents/<pk>/"] is ConsentEvent
+    assert routes["/api/v1/purposes/<pk>/"] is Purpose
+    assert routes["/api/v1/notices/<pk>/"] is PrivacyNotice
+    assert "/api/v1/consents/" in routes and "/api/v1/consent/check/" in routes

@@ -76,6 +76,7 @@ def test_a_restricted_subject_is_never_allowed(give_kwargs, tenant_a):
         answer = check(tenant_a, code)
         assert answer.allowed is False and "restricted" in answer.reason, code
     assert check(tenant_a, "marketing").event_id == event.pk
+    assert check(tenant_a, "marketing").since == restriction.started_at
     services.processing_restriction_lift(restriction=restriction, reason="Subject was told.")
     assert check(tenant_a, "marketing").allowed is True
 
