@@ -237,10 +237,10 @@ def lawful_basis_at(*, tenant_id: int, number: str, purpose: Purpose, at: dateti
 def _bases_at(
     *, tenant_id: int, number: str, purposes: list[Purpose], at: datetime
 ) -> list[BasisAnswer]:
-    """``lawful_basis_at`` for several purposes with a fixed number of queries in the usual
-    case: the current state answers whenever its event is not later than ``at`` (the state holds
-    the latest event, so it is also the latest event at ``at``); only a question about a time
-    before the latest event reads the ledger."""
+    """``lawful_basis_at`` for several purposes in two queries: the restrictions in force at
+    ``at``, and the number's ledger up to ``at`` (index on tenant, number, occurred_at). The
+    ledger itself is read, not the current state, so that a call stored late is judged by the
+    basis at its own time."""
     if not purposes:
         return []
     since_by_kind: dict[str, datetime] = {}
@@ -248,43 +248,32 @@ def _bases_at(
         "kind", "started_at"
     ):
         since_by_kind[kind] = min(started_at, since_by_kind.get(kind, started_at))
-    states = {
-        state.purpose_id: state
-        for state in ConsentState.objects.filter(
-            tenant_id=tenant_id, number=number, purpose_code__in=[p.code for p in purposes]
+    latest: dict[int, tuple] = {}
+    events = (
+        ConsentEvent.objects.filter(
+            tenant_id=tenant_id,
+            number=number,
+            purpose__in=[p.pk for p in purposes],
+            occurred_at__lte=at,
         )
-    }
+        .order_by("-occurred_at", "-id")
+        .values_list("purpose_id", "action", "lawful_basis", "occurred_at", "id")
+    )
+    for purpose_id, *event in events:
+        latest.setdefault(purpose_id, tuple(event))
     answers = []
     for purpose in purposes:
-        state = states.get(purpose.pk)
-        if state is not None and state.since <= at:
-            action = ConsentEvent.Action.GIVEN if state.allowed else ConsentEvent.Action.WITHDRAWN
-            latest = (action, state.lawful_basis, state.since, state.event_id)
-        elif state is not None:
-            event = (
-                ConsentEvent.objects.filter(
-                    tenant_id=tenant_id, number=number, purpose=purpose, occurred_at__lte=at
-                )
-                .order_by("-occurred_at", "-id")
-                .first()
-            )
-            latest = (
-                (event.action, event.lawful_basis, event.occurred_at, event.pk)
-                if event
-                else (None, None, None, None)
-            )
-        else:
-            latest = (None, None, None, None)
+        action, basis, occurred_at, event_id = latest.get(purpose.pk, (None, None, None, None))
         answers.append(
             _decide(
                 purpose_active=purpose.is_active,
                 default_basis=purpose.default_lawful_basis,
                 restricted_since=since_by_kind.get(ProcessingRestriction.Kind.RESTRICTION),
                 objected=ProcessingRestriction.Kind.OBJECTION in since_by_kind,
-                latest_action=latest[0],
-                latest_basis=latest[1],
-                latest_at=latest[2],
-                latest_id=latest[3],
+                latest_action=action,
+                latest_basis=basis,
+                latest_at=occurred_at,
+                latest_id=event_id,
             )
         )
     return answers
