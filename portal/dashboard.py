@@ -15,8 +15,8 @@ Views
     ``ConfirmActionView``: GET shows ``dashboard/confirm.html`` (what will happen, to what), POST
     does it (``perform(obj)`` returns the success message) and redirects. Use it before every
     destructive action.
-    ``one_time_token`` / ``consume_one_time_token``: a create form whose result page shows a
-    secret once (API keys, webhook secrets); a reloaded or repeated POST creates nothing twice.
+    ``one_time_token`` / ``one_time_use``: a create form whose result page shows a secret once
+    (API keys, webhook secrets); a reloaded or repeated POST creates nothing twice.
 
 Menu and overview (registries; call them in your ``AppConfig.ready``)
     ``register_nav(section, label, url_name, min_role="viewer", order=100)``: a sidebar entry.
@@ -43,7 +43,8 @@ Template helpers (``{% load dashboard %}``, see ``portal/templatetags/dashboard.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.contrib import messages
@@ -338,3 +339,19 @@ def consume_one_time_token(request, purpose: str, token: str) -> bool:
     tokens[purpose].remove(token)
     request.session[_TOKENS_SESSION_KEY] = tokens
     return True
+
+
+@contextmanager
+def one_time_use(request, purpose: str, token: str) -> Iterator[bool]:
+    """``with one_time_use(request, "api-key", token) as fresh:`` — ``fresh`` is False for a
+    token already used; if the block raises (e.g. a service refuses the input), the token is
+    given back so the corrected form can be sent."""
+    fresh = consume_one_time_token(request, purpose, token)
+    try:
+        yield fresh
+    except Exception:
+        if fresh:
+            tokens = request.session.get(_TOKENS_SESSION_KEY, {})
+            tokens.setdefault(purpose, []).append(token)
+            request.session[_TOKENS_SESSION_KEY] = tokens
+        raise

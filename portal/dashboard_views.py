@@ -22,8 +22,8 @@ from portal.dashboard import (
     ServiceFormMixin,
     TenantDashboardMixin,
     TenantObjectMixin,
-    consume_one_time_token,
     one_time_token,
+    one_time_use,
 )
 from portal.dashboard_lists import Column, TenantFilterSet, TenantListView
 from portal.forms import ApiKeyCreateForm, TenantSettingsForm, WebhookCreateForm, WebhookEditForm
@@ -113,11 +113,12 @@ class ApiKeyCreateView(ServiceFormMixin, TenantDashboardMixin, FormView):
         return {"once": one_time_token(self.request, "api-key")}
 
     def perform(self, form):
-        if not consume_one_time_token(self.request, "api-key", form.cleaned_data["once"]):
-            return _once_refused(self.request, reverse("dashboard:api-keys"))
-        issued = services.api_key_create(
-            tenant=self.tenant, name=form.cleaned_data["name"], created_by=self.request.user
-        )
+        with one_time_use(self.request, "api-key", form.cleaned_data["once"]) as fresh:
+            if not fresh:
+                return _once_refused(self.request, reverse("dashboard:api-keys"))
+            issued = services.api_key_create(
+                tenant=self.tenant, name=form.cleaned_data["name"], created_by=self.request.user
+            )
         return _shown_once(
             self.request,
             "dashboard/api_keys/created.html",
@@ -202,11 +203,12 @@ class WebhookCreateView(ServiceFormMixin, TenantDashboardMixin, FormView):
         return {"once": one_time_token(self.request, "webhook")}
 
     def perform(self, form):
-        if not consume_one_time_token(self.request, "webhook", form.cleaned_data["once"]):
-            return _once_refused(self.request, reverse("dashboard:webhooks"))
-        webhook = webhooks.webhook_create(
-            tenant=self.tenant, url=form.cleaned_data["url"], events=form.cleaned_data["events"]
-        )
+        with one_time_use(self.request, "webhook", form.cleaned_data["once"]) as fresh:
+            if not fresh:
+                return _once_refused(self.request, reverse("dashboard:webhooks"))
+            webhook = webhooks.webhook_create(
+                tenant=self.tenant, url=form.cleaned_data["url"], events=form.cleaned_data["events"]
+            )
         return _shown_once(
             self.request,
             "dashboard/webhooks/created.html",
@@ -346,11 +348,16 @@ class TenantSettingsView(ServiceFormMixin, TenantDashboardMixin, FormView):
 
     def perform(self, form):
         url = reverse("dashboard:settings")
-        changes = {name: form.cleaned_data[name] for name in form.changed_data}
+        # Compared after cleaning: "de" for "DE" is no change, and writes no history.
+        changes = {
+            name: value
+            for name, value in form.cleaned_data.items()
+            if getattr(self.tenant, name) != value
+        }
         if not changes:
             return self.done("Nothing changed.", url, messages.INFO)
         services.tenant_update_settings(tenant=self.tenant, **changes)
-        labels = "; ".join(str(form[name].label) for name in form.changed_data)
+        labels = "; ".join(str(form[name].label) for name in changes)
         return self.done(f"Settings saved: {labels}.", url)
 
 

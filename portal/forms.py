@@ -108,6 +108,9 @@ class TenantSettingsForm(forms.ModelForm):
             "sms_notice_template": forms.Textarea(attrs={"rows": 3}),
         }
 
+    def clean_country(self):
+        return self.cleaned_data["country"].strip().upper()  # "de" means DE, as in the API
+
     def sections(self):
         """The fields in titled groups, for the template."""
         return [(title, [self[name] for name in names]) for title, names in self.SECTIONS]
