@@ -122,7 +122,7 @@ class ApiKeyCreateView(ServiceFormMixin, TenantDashboardMixin, FormView):
         return _shown_once(
             self.request,
             "dashboard/api_keys/created.html",
-            self.get_context_data(api_key=issued.api_key, clear_key=issued.key),
+            self.get_context_data(form=form, api_key=issued.api_key, clear_key=issued.key),
         )
 
 
@@ -212,7 +212,9 @@ class WebhookCreateView(ServiceFormMixin, TenantDashboardMixin, FormView):
         return _shown_once(
             self.request,
             "dashboard/webhooks/created.html",
-            self.get_context_data(webhook=webhook, signature_header=webhooks.SIGNATURE_HEADER),
+            self.get_context_data(
+                form=form, webhook=webhook, signature_header=webhooks.SIGNATURE_HEADER
+            ),
         )
 
 

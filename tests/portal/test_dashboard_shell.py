@@ -201,3 +201,51 @@ def test_pages_show_times_in_the_tenants_time_zone(client, admin_a, tenant_a, ke
     tenant_a.save()
     page = client.get("/dashboard/api-keys/").content.decode()
     assert f"{timezone.localtime(key_a.created_at, tenant_a.tzinfo):%H:%M}" in page
+
+
+def test_a_refused_confirmed_action_says_why_and_changes_nothing(rf, admin_a, tenant_a):
+    from django.contrib.messages import get_messages
+    from django.contrib.messages.middleware import MessageMiddleware
+    from django.contrib.sessions.middleware import SessionMiddleware
+
+    from portal.dashboard import ConfirmActionView
+    from portal.errors import BusinessRuleError
+    from portal.models import Webhook
+    from tests.factories import WebhookFactory
+
+    class RefusingView(ConfirmActionView):
+        model = Webhook
+
+        def perform(self, obj):
+            raise BusinessRuleError("Under a legal hold: it cannot be deleted.")
+
+        def get_success_url(self):
+            return "/dashboard/webhooks/"
+
+    webhook = WebhookFactory(tenant=tenant_a)
+    request = rf.post("/")
+    request.user = admin_a
+    SessionMiddleware(lambda r: None).process_request(request)
+    MessageMiddleware(lambda r: None).process_request(request)
+    response = RefusingView.as_view()(request, pk=webhook.pk)
+    assert response.status_code == 302 and response["Location"] == "/dashboard/webhooks/"
+    assert [str(m) for m in get_messages(request)] == ["Under a legal hold: it cannot be deleted."]
+    assert Webhook.objects.filter(pk=webhook.pk).exists()
+
+
+def test_rule_errors_land_on_the_field_they_name():
+    from django import forms
+
+    from portal.dashboard import add_rule_error
+    from portal.errors import BusinessRuleError
+
+    class Form(forms.Form):
+        url = forms.CharField()
+
+    form = Form({"url": "x"})
+    form.is_valid()
+    add_rule_error(form, BusinessRuleError("Must be https.", field="url"))
+    add_rule_error(form, BusinessRuleError("Something else.", field="not_on_the_form"))
+    add_rule_error(form, BusinessRuleError("General."))
+    assert form.errors["url"] == ["Must be https."]
+    assert form.non_field_errors() == ["Something else.", "General."]
