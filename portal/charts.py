@@ -232,7 +232,7 @@ def weekly_counts(
         queryset.filter(**{f"{field_name}__gte": start})
         .annotate(week=TruncWeek(field_name, tzinfo=tz))
         .values("week")
-        .annotate(n=Count("pk"))
+        .annotate(n=Count("*"))
         .order_by()
     )
     counts: dict = {}
