@@ -7,7 +7,9 @@ Views
     every POST), ``self.scope(queryset)`` — ``for_tenant``, the one scoping mechanism — and pages
     rendered in the tenant's time zone. ``nav`` names the menu entry (its URL name) to mark as
     current; it defaults to the page's own URL name.
-    ``TenantObjectMixin``: ``get_object()`` through ``self.scope`` — another tenant's id is a 404.
+    ``TenantObjectMixin``: ``get_object()`` through ``self.scope`` — another tenant's id is a 404;
+    ``select_related`` names the joins a detail page needs. Name the URL kwarg ``pk`` and set
+    ``model``: the tenant-isolation suite then checks the page by itself.
     ``TenantListView`` (``portal.dashboard_lists``): list page with a django-filter FilterSet,
     ``list_select_related`` and a paginator that never counts the whole table.
     ``ServiceFormMixin``: a form view whose ``perform(form)`` calls a service; a
@@ -33,11 +35,12 @@ Template helpers (``{% load dashboard %}``, see ``portal/templatetags/dashboard.
     ``{% column_chart data title=… desc=… unit=… %}``, ``{% line_chart … %}``,
     ``{% hbar_chart data title=… max_value=100 unit="%" %}``: server-side SVG with <title>,
     <desc> and a data-table fallback; ``data`` is a list of ``(label, value)``;
+    ``unit="call,calls"`` gives singular and plural;
     ``portal.charts.weekly_counts(queryset, "started_at", weeks=12, tzinfo=tenant.tzinfo)``
     makes the "per week" series. ``{% due_badge due %}`` (overdue red, within 7 days amber),
     ``{% badge text severity %}``, ``{% cell obj column %}`` and the includes in
     ``templates/dashboard/includes/``: ``table.html``, ``pagination.html``,
-    ``filter_form.html``, ``form.html``, ``empty.html``.
+    ``filter_form.html``, ``form.html`` / ``field.html``, ``empty.html``.
 """
 
 from __future__ import annotations
