@@ -363,6 +363,15 @@ class BreachNotification(models.Model):
         return self.sent_at > self.incident.deadline_at
 
     @property
+    def held_to_72_hours(self) -> bool:
+        """Initial notices to tenants and authorities; later phases follow without undue
+        further delay (Art. 33(4)), subjects without undue delay (Art. 34(1))."""
+        return self.phase == self.Phase.INITIAL and self.recipient in (
+            self.Recipient.TENANT,
+            self.Recipient.SUPERVISORY_AUTHORITY,
+        )
+
+    @property
     def acknowledged_by_label(self) -> str:
         if self.acknowledged_by_api_key_id:
             return f"API key {self.acknowledged_by_api_key.prefix}…"

@@ -63,12 +63,18 @@ def clock_running() -> Q:
     )
 
 
+def with_notice_state(impacts: QuerySet) -> QuerySet:
+    """Annotate impacts with ``notified``: has the tenant had its initial notice?"""
+    return impacts.annotate(
+        notified=Exists(_initial_tenant_notice(OuterRef("incident"), OuterRef("tenant")))
+    )
+
+
 def tenants_not_yet_notified(incident: BreachIncident) -> QuerySet:
     """Affected tenants that have had no initial notice yet."""
-    impacts = BreachTenantImpact.objects.filter(incident=incident).filter(
-        ~Exists(_initial_tenant_notice(OuterRef("incident"), OuterRef("tenant")))
-    )
-    return Tenant.objects.filter(pk__in=impacts.values("tenant_id")).order_by("name")
+    impacts = with_notice_state(BreachTenantImpact.objects.filter(incident=incident))
+    pending = impacts.filter(notified=False).values("tenant_id")
+    return Tenant.objects.filter(pk__in=pending).order_by("name")
 
 
 def notified_tenant_ids(incident: BreachIncident) -> set[int]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -26,6 +27,9 @@ from portal.audit import current_actor
 from portal.errors import BusinessRuleError
 from portal.models import Tenant
 from portal.services import full_clean_or_raise
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
 
 EDITABLE_FIELDS = (
     "title",
@@ -51,7 +55,7 @@ def ordered_categories(values: Iterable[str] | None) -> list[str]:
     )
 
 
-def default_dpo_contact(user) -> str:
+def default_dpo_contact(user: AbstractBaseUser | None) -> str:
     if user is None or not getattr(user, "is_authenticated", False):
         return ""
     name = user.get_full_name() or user.get_username()
@@ -72,7 +76,7 @@ def incident_open(
     measures_taken: str = "",
     measures_proposed: str = "",
     dpo_contact: str = "",
-    opened_by=None,
+    opened_by: AbstractBaseUser | None = None,
 ) -> BreachIncident:
     """Register a breach (Art. 33(5)): every breach is registered, notified or not."""
     incident = BreachIncident(
@@ -134,7 +138,7 @@ def incident_assess(
     risk_level: str,
     reasoning: str,
     delay_reason: str = "",
-    by=None,
+    by: AbstractBaseUser | None = None,
 ) -> BreachIncident:
     """Rate the risk to data subjects, with the reasoning (kept for the register).
 

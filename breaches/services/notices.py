@@ -4,6 +4,7 @@ decisions not to notify; acknowledgements."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -27,6 +28,9 @@ from portal.access import membership_role
 from portal.errors import BusinessRuleError, NotPermitted
 from portal.models import ApiKey, Membership, Tenant
 from portal.webhooks import webhook_emit
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
 
 Recipient = BreachNotification.Recipient
 Phase = BreachNotification.Phase
@@ -59,7 +63,7 @@ def _send_tenant_notice(
     sent_at: datetime,
     delay_reason: str = "",
     update: str = "",
-    by=None,
+    by: AbstractBaseUser | None = None,
 ) -> BreachNotification:
     """One tenant's notice: recorded, emailed (after commit) and announced by webhook."""
     from breaches.tasks import breach_notice_email_send
@@ -120,7 +124,7 @@ def _send_tenant_notice(
 
 @transaction.atomic
 def incident_notify_tenants(
-    *, incident: BreachIncident, delay_reason: str = "", by=None
+    *, incident: BreachIncident, delay_reason: str = "", by: AbstractBaseUser | None = None
 ) -> list[BreachNotification]:
     """Tell every affected tenant not yet told, at once, each with its own counts (Art. 33(2)).
 
@@ -161,7 +165,7 @@ def incident_notify_tenants(
 
 @transaction.atomic
 def incident_add_phase(
-    *, incident: BreachIncident, phase: str, update: str, by=None
+    *, incident: BreachIncident, phase: str, update: str, by: AbstractBaseUser | None = None
 ) -> list[BreachNotification]:
     """A follow-up or final notice to every tenant told already (Art. 33(4))."""
     from breaches.selectors import notified_tenant_ids, tenants_not_yet_notified
@@ -214,7 +218,7 @@ def incident_record_authority_notification(
     reference: str = "",
     phase: str = Phase.INITIAL,
     delay_reason: str = "",
-    by=None,
+    by: AbstractBaseUser | None = None,
 ) -> BreachNotification:
     """Record a notification made to a supervisory authority (its content and time)."""
     incident = lock_incident(incident)
@@ -299,7 +303,7 @@ def incident_record_subject_notification(
     sent_at: datetime | None = None,
     recipient: str = Recipient.DATA_SUBJECTS,
     reference: str = "",
-    by=None,
+    by: AbstractBaseUser | None = None,
 ) -> BreachNotification:
     """Record a communication to the data subjects, or a public one (Art. 34)."""
     incident = lock_incident(incident)
@@ -368,7 +372,10 @@ def incident_decide_subjects_not_notified(
 
 @transaction.atomic
 def notification_acknowledge(
-    *, notification: BreachNotification, user=None, api_key: ApiKey | None = None
+    *,
+    notification: BreachNotification,
+    user: AbstractBaseUser | None = None,
+    api_key: ApiKey | None = None,
 ) -> BreachNotification:
     """The tenant confirms receipt of a notice: by one of its users, or by its API key.
 
@@ -393,7 +400,11 @@ def notification_acknowledge(
 
 @transaction.atomic
 def incident_acknowledge(
-    *, incident: BreachIncident, tenant: Tenant, user=None, api_key: ApiKey | None = None
+    *,
+    incident: BreachIncident,
+    tenant: Tenant,
+    user: AbstractBaseUser | None = None,
+    api_key: ApiKey | None = None,
 ) -> list[BreachNotification]:
     """Acknowledge every notice of the incident the tenant has not acknowledged yet."""
     pending = BreachNotification.objects.for_tenant(tenant).filter(

@@ -248,3 +248,11 @@ def test_support_home_queues_are_scoped(client, support_user, only_b):
     client.force_login(support_user)
     html = page(client.get("/admin/"))
     assert "Breaches on the 72-hour clock" in html and "Only B incident" not in html
+
+
+def test_impact_list_shows_each_tenants_clock(client, dpo_user, overdue, two_tenant_incident):
+    services.incident_notify_tenants(incident=two_tenant_incident)
+    client.force_login(dpo_user)
+    html = page(client.get("/admin/breaches/breachtenantimpact/"))
+    assert 'portal-badge-danger">overdue by 8 h' in html
+    assert html.count('portal-badge-ok">notified') == 2
