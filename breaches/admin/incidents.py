@@ -155,11 +155,12 @@ class BreachIncidentAdmin(IncidentActionPages, PortalModelAdmin):
         return self.decision_fields
 
     def save_model(self, request, obj, form, change):
-        fields = {name: form.cleaned_data[name] for name in EDITABLE_FIELDS}
+        fields = {n: form.cleaned_data[n] for n in EDITABLE_FIELDS if n in form.cleaned_data}
         try:
             if change:
                 changed = {name: fields[name] for name in form.changed_data if name in fields}
-                services.incident_update(incident=obj, **changed)
+                if changed:
+                    services.incident_update(incident=obj, **changed)
             else:
                 incident = services.incident_open(**fields, opened_by=request.user)
                 obj.pk = incident.pk

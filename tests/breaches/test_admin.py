@@ -256,3 +256,28 @@ def test_impact_list_shows_each_tenants_clock(client, dpo_user, overdue, two_ten
     html = page(client.get("/admin/breaches/breachtenantimpact/"))
     assert 'portal-badge-danger">overdue by 8 h' in html
     assert html.count('portal-badge-ok">notified') == 2
+
+
+def test_edits_in_the_admin_go_through_the_service_and_stop_once_closed(client, dpo_user, incident):
+    client.force_login(dpo_user)
+    form = client.get(change_url(incident)).context["adminform"].form
+    data = {
+        name: form[name].value() if form[name].value() is not None else "" for name in form.fields
+    }
+    for name in ("occurred_from", "occurred_to", "detected_at", "became_aware_at"):
+        moment = getattr(incident, name)
+        data.pop(name)
+        data[f"{name}_0"], data[f"{name}_1"] = f"{moment:%Y-%m-%d}", f"{moment:%H:%M:%S}"
+    data["measures_taken"] = "Bucket made private; keys rotated; CDN cache purged."
+    response = client.post(change_url(incident), data)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    incident.refresh_from_db()
+    assert incident.measures_taken.endswith("CDN cache purged.")
+    assert incident.history.first().history_user == dpo_user
+
+    services.incident_assess(incident=incident, risk_level="unlikely", reasoning="x")
+    services.incident_decide_authority_not_notified(incident=incident, reasoning="Unlikely.")
+    services.incident_close(incident=incident, note="Done.")
+    html = page(client.get(change_url(incident)))
+    assert 'name="measures_taken"' not in html  # read-only once closed
+    assert client.post(change_url(incident), {}).status_code == 302

@@ -28,6 +28,25 @@ def test_deadline_runs_through_the_weekend():
     assert clock.describe_time_left(deadline, sunday_noon) == "28 h 30 min left"
 
 
+def test_frozen_clock_over_a_weekend_in_the_tenant_api(tenant_a, api_a):
+    aware = datetime(2025, 1, 17, 16, 30, tzinfo=BERLIN)  # Friday
+    with time_machine.travel(aware, tick=False) as traveller:
+        incident = open_incident(
+            became_aware_at=aware, detected_at=aware, occurred_from=aware, occurred_to=aware
+        )
+        services.incident_link_calls(incident=incident, call_ids=[make_call(tenant_a).pk])
+        services.incident_notify_tenants(incident=incident)
+        traveller.move_to(datetime(2025, 1, 19, 12, 0, tzinfo=BERLIN))  # Sunday noon
+        [item] = api_a.get("/api/v1/breaches/").json()["results"]
+        assert item["hours_left"] == 28.5  # the weekend counts
+        assert item["notification_deadline"] == "2025-01-20T15:30:00Z"
+        assert item["notification_deadline_local"] == "2025-01-20 16:30 CET (UTC+01:00)"
+        assert incident_clock(incident).label == "tenants notified"
+        traveller.move_to(datetime(2025, 1, 20, 17, 30, tzinfo=BERLIN))  # Monday, an hour on
+        [item] = api_a.get("/api/v1/breaches/").json()["results"]
+        assert item["hours_left"] == -1.0
+
+
 @pytest.mark.parametrize(
     ("aware", "deadline_utc", "berlin", "dublin"),
     [
@@ -74,7 +93,7 @@ def test_naive_datetimes_are_refused():
         clock.notification_deadline(datetime(2025, 3, 28, 10, 0))
 
 
-def test_clock_frozen_across_the_spring_dst_weekend(tenant_a):
+def test_clock_frozen_across_the_spring_dst_weekend(tenant_a, api_a):
     aware = datetime(2025, 3, 28, 10, 0, tzinfo=BERLIN)
     with time_machine.travel(aware, tick=False) as traveller:
         incident = open_incident(
@@ -115,6 +134,10 @@ def test_clock_frozen_across_the_spring_dst_weekend(tenant_a):
         [notice] = services.incident_notify_tenants(
             incident=incident, delay_reason="The affected calls were identified only on Monday."
         )
+        [item] = api_a.get("/api/v1/breaches/").json()["results"]
+        assert item["notification_deadline"] == "2025-03-31T09:00:00Z"
+        assert item["notification_deadline_local"] == "2025-03-31 11:00 CEST (UTC+02:00)"
+        assert item["hours_left"] == 0.0
     assert notice.is_late
     assert notice.delay_reason == "The affected calls were identified only on Monday."
     assert "REASONS FOR THE DELAY" in notice.content
