@@ -8,6 +8,8 @@ the error it raises, so a bad value fails at start-up with a message an operator
 
 from pathlib import Path
 
+from django.core.exceptions import ImproperlyConfigured
+
 from portal.config import (
     env_bool,
     env_database,
@@ -146,6 +148,7 @@ CELERY_TIMEZONE = "UTC"
 # Every periodic task of the project, in one place (run by `celery -A portal beat`).
 CELERY_BEAT_SCHEDULE: dict = {
     "webhook-retry-due": {"task": "portal.tasks.webhook_retry_due", "schedule": 60.0},
+    "breach-notices-sweep": {"task": "breaches.tasks.breach_notices_sweep", "schedule": 300.0},
 }
 WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 7)
 WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 10)
@@ -161,6 +164,12 @@ EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "privacy-portal@localhost")
 SMS_BACKEND = env_str("SMS_BACKEND", "portal.sms.ConsoleSmsBackend")
+
+# Breaches: our own target for telling affected tenants, in hours from awareness (Art. 33(2)
+# "without undue delay"); the 72 hours of Art. 33(1) are fixed by law, not a setting.
+BREACH_TENANT_NOTICE_TARGET_HOURS = env_int("BREACH_TENANT_NOTICE_TARGET_HOURS", 24)
+if not 1 <= BREACH_TENANT_NOTICE_TARGET_HOURS <= 72:
+    raise ImproperlyConfigured("BREACH_TENANT_NOTICE_TARGET_HOURS must be between 1 and 72.")
 
 if not DEBUG:
     SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", True)

@@ -103,3 +103,79 @@ class WebhookDeliveryFactory(factory.django.DjangoModelFactory):
     webhook = factory.SubFactory(WebhookFactory, tenant=factory.SelfAttribute("..tenant"))
     event = "webhook.test"
     payload = factory.LazyFunction(lambda: {"message": "hello"})
+
+
+# --- calls (minimal; the calls app's own factories may extend it) ---
+
+from django.utils import timezone  # noqa: E402
+
+from breaches.models import BreachIncident, BreachNotification, BreachTenantImpact  # noqa: E402
+from calls.models import Call  # noqa: E402
+
+
+class CallFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Call
+
+    tenant = factory.SubFactory(TenantFactory)
+    external_id = factory.Sequence(lambda n: f"call-{n}")
+    direction = Call.Direction.INBOUND
+    caller = factory.Sequence(lambda n: f"+4915{n:09d}")
+    callee = "+4930123456"
+    started_at = factory.LazyFunction(timezone.now)
+
+
+# --- breaches ---
+
+
+@registers(BreachIncident)
+class BreachIncidentFactory(factory.django.DjangoModelFactory):
+    """With ``tenant=``: an incident that affected that tenant and was notified to it."""
+
+    class Meta:
+        model = BreachIncident
+
+    title = factory.Sequence(lambda n: f"Incident {n}")
+    description = "Recordings were readable by an unauthorised party."
+    detected_at = factory.LazyFunction(timezone.now)
+    became_aware_at = factory.SelfAttribute("detected_at")
+    data_categories = factory.LazyFunction(lambda: ["recordings"])
+    dpo_contact = "Dana DPO <dpo@platform.example>"
+
+    @classmethod
+    def _create(cls, model_class, *args, tenant=None, **kwargs):
+        incident = super()._create(model_class, *args, **kwargs)
+        if tenant is not None:
+            BreachTenantImpactFactory(incident=incident, tenant=tenant)
+            BreachNotificationFactory(incident=incident, tenant=tenant)
+        return incident
+
+
+@registers(BreachTenantImpact)
+class BreachTenantImpactFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = BreachTenantImpact
+
+    incident = factory.SubFactory(BreachIncidentFactory)
+    tenant = factory.SubFactory(TenantFactory)
+    calls = 3
+    recordings = 2
+    transcripts = 1
+    subjects = 2
+
+
+@registers(BreachNotification)
+class BreachNotificationFactory(factory.django.DjangoModelFactory):
+    """A tenant notice."""
+
+    class Meta:
+        model = BreachNotification
+
+    incident = factory.SubFactory(BreachIncidentFactory)
+    recipient = BreachNotification.Recipient.TENANT
+    tenant = factory.SubFactory(TenantFactory)
+    recipient_name = factory.SelfAttribute("tenant.name")
+    channel = BreachNotification.Channel.EMAIL_AND_WEBHOOK
+    phase = BreachNotification.Phase.INITIAL
+    subject = "Breach notice"
+    content = "Notice content"
