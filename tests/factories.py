@@ -7,9 +7,14 @@ and fails if a model reachable by URL has no factory here.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import factory
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
+from calls.models import Call, FileDeletion, RecordingAccess, RetentionRule
+from consent.models import LawfulBasis, Purpose
 from portal import services
 from portal.models import ApiKey, Membership, Tenant, Webhook, WebhookDelivery
 
@@ -103,3 +108,68 @@ class WebhookDeliveryFactory(factory.django.DjangoModelFactory):
     webhook = factory.SubFactory(WebhookFactory, tenant=factory.SelfAttribute("..tenant"))
     event = "webhook.test"
     payload = factory.LazyFunction(lambda: {"message": "hello"})
+
+
+# --- consent purposes and calls ------------------------------------------------------------
+
+
+@registers(Purpose)
+class PurposeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Purpose
+        django_get_or_create = ("tenant", "code")
+
+    tenant = factory.SubFactory(TenantFactory)
+    code = factory.Sequence(lambda n: f"purpose_{n}")
+    description = factory.LazyAttribute(lambda p: f"Processing for {p.code}.")
+    default_lawful_basis = LawfulBasis.CONTRACT
+
+
+@registers(Call)
+class CallFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Call
+
+    tenant = factory.SubFactory(TenantFactory)
+    external_id = factory.Sequence(lambda n: f"call-{n}")
+    direction = Call.Direction.INBOUND
+    caller = factory.Sequence(lambda n: f"+49301{n % 1000000:06d}")
+    callee = "+49301234560"
+    started_at = factory.LazyFunction(lambda: timezone.now() - timedelta(days=1))
+    ended_at = factory.LazyAttribute(lambda c: c.started_at + timedelta(minutes=3))
+    duration_seconds = 180
+    category = "support"
+
+
+@registers(RetentionRule)
+class RetentionRuleFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = RetentionRule
+
+    tenant = factory.SubFactory(TenantFactory)
+    category = factory.Sequence(lambda n: f"category-{n}")
+    max_age_days = 365
+    min_age_days = None
+    legal_reference = ""
+
+
+@registers(RecordingAccess)
+class RecordingAccessFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = RecordingAccess
+
+    tenant = factory.SubFactory(TenantFactory)
+    call = factory.SubFactory(CallFactory, tenant=factory.SelfAttribute("..tenant"))
+    what = RecordingAccess.What.RECORDING
+    how = RecordingAccess.How.PLAYBACK
+    purpose = "Quality review"
+
+
+@registers(FileDeletion)
+class FileDeletionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = FileDeletion
+
+    tenant = factory.SubFactory(TenantFactory)
+    storage_key = factory.Sequence(lambda n: f"tenants/0/recordings/{n:032x}")
+    reason = "test"
