@@ -153,9 +153,9 @@ class CallAdmin(PortalModelAdmin):
     @admin.display(description="Media")
     def media_badges(self, obj):
         parts = []
-        if _related(obj, "recording"):
+        if selectors.call_media(obj, "recording"):
             parts.append(status_badge("recording", "info"))
-        if _related(obj, "transcript"):
+        if selectors.call_media(obj, "transcript"):
             parts.append(status_badge("transcript", "info"))
         return format_html_join(" ", "{}", ((p,) for p in parts)) or "—"
 
@@ -170,7 +170,7 @@ class CallAdmin(PortalModelAdmin):
 
     @admin.display(description="Recording")
     def recording_details(self, obj):
-        recording = _related(obj, "recording")
+        recording = selectors.call_media(obj, "recording")
         if recording is None:
             return "—"
         return format_html(
@@ -183,7 +183,7 @@ class CallAdmin(PortalModelAdmin):
 
     @admin.display(description="Transcript")
     def transcript_details(self, obj):
-        transcript = _related(obj, "transcript")
+        transcript = selectors.call_media(obj, "transcript")
         if transcript is None:
             return "—"
         return f"{transcript.language}, {len(transcript.text)} characters (open it below)"
@@ -357,13 +357,6 @@ class CallAdmin(PortalModelAdmin):
     def delete_queryset(self, request, queryset):
         for call in queryset:
             services.call_delete(call=call, reason="deleted in the admin", source="admin")
-
-
-def _related(call: Call, name: str):
-    try:
-        return getattr(call, name)
-    except (Recording.DoesNotExist, Transcript.DoesNotExist):
-        return None
 
 
 @admin.register(RecordingAccess)

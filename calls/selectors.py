@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Q, QuerySet
 
 from calls.models import Call, RecordingAccess, RetentionRule
@@ -16,6 +17,14 @@ from portal.models import Tenant
 from portal.numbers import normalize_number
 
 RulesIndex = dict[tuple[int, str], RetentionRule]
+
+
+def call_media(call: Call, name: str):
+    """A call's ``recording`` or ``transcript``, or None when it has none."""
+    try:
+        return getattr(call, name)
+    except ObjectDoesNotExist:
+        return None
 
 
 def calls_with_details(queryset: QuerySet[Call]) -> QuerySet[Call]:

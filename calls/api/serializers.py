@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import date, datetime, time
 
-from django.core.exceptions import ObjectDoesNotExist
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from calls.models import Call, Recording, RecordingAccess, RetentionRule, Transcript
+from calls.selectors import call_media
 from calls.services import MAX_BATCH
 
 
@@ -96,21 +96,13 @@ class CallSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(RecordingSummarySerializer(allow_null=True))
     def get_recording(self, call):
-        recording = _related(call, "recording")
+        recording = call_media(call, "recording")
         return RecordingSummarySerializer(recording).data if recording else None
 
     @extend_schema_field(TranscriptSummarySerializer(allow_null=True))
     def get_transcript(self, call):
-        transcript = _related(call, "transcript")
+        transcript = call_media(call, "transcript")
         return TranscriptSummarySerializer(transcript).data if transcript else None
-
-
-def _related(call: Call, name: str):
-    """A reverse one-to-one (recording, transcript), or None when the call has none."""
-    try:
-        return getattr(call, name)
-    except ObjectDoesNotExist:
-        return None
 
 
 class CallBatchCreatedSerializer(serializers.Serializer):

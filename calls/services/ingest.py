@@ -5,12 +5,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.apps import apps
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from calls.models import Call
 from consent.models import Purpose
 from consent.selectors import purpose_gate_violations
+from portal.audit import fill_history_actor
 from portal.errors import BusinessRuleError
 from portal.models import Tenant
 from portal.numbers import normalize_number
@@ -124,11 +126,46 @@ def _apply_purpose_gate(call: Call, purposes: list[Purpose]) -> None:
     call.gate_flags = codes
 
 
-def _call_save(call: Call, purposes: list[Purpose]) -> Call:
-    call.save()
-    if purposes:
-        call.purposes.set(purposes)
-    return call
+def _calls_save(built: list[tuple[Call, list[Purpose]]]) -> list[Call]:
+    """Insert calls with their purposes and their history in a fixed number of queries.
+
+    The history is what saving one by one would write — one "+" row per call naming the acting
+    user and actor, with the call's purposes — but written in bulk (simple-history's
+    ``bulk_history_create``), so that a batch of 500 stays a quick request.
+    """
+    calls = Call.objects.bulk_create([call for call, _purposes in built])
+    through = Call.purposes.through
+    links = through.objects.bulk_create(
+        [
+            through(call_id=call.pk, purpose_id=purpose.pk)
+            for call, purposes in built
+            for purpose in purposes
+        ]
+    )
+    history_model = Call.history.model
+    user = history_model.get_default_history_user(calls[0])
+    # bulk_history_create sends no pre_create_historical_record signal: stamp the actor the
+    # way the signal handler would, once for all rows.
+    probe = history_model(history_user=user)
+    fill_history_actor(sender=history_model, history_instance=probe)
+    rows = Call.history.bulk_history_create(
+        calls, default_user=user, custom_historical_attrs={"history_actor": probe.history_actor}
+    )
+    history_of = {row.id: row.history_id for row in rows}
+    # simple-history's table of each historical row's purposes.
+    historical_purposes = apps.get_model("calls", "HistoricalCall_purposes")
+    historical_purposes.objects.bulk_create(
+        [
+            historical_purposes(
+                id=link.pk,
+                call_id=link.call_id,
+                purpose_id=link.purpose_id,
+                history_id=history_of[link.call_id],
+            )
+            for link in links
+        ]
+    )
+    return calls
 
 
 @transaction.atomic
@@ -141,7 +178,7 @@ def call_create(*, tenant: Tenant, **fields: Any) -> Call:
         raise _duplicate_error(call.external_id)
     try:
         with transaction.atomic():
-            return _call_save(call, purposes)
+            return _calls_save([(call, purposes)])[0]
     except IntegrityError:  # the same external id arrived concurrently
         raise _duplicate_error(call.external_id) from None
 
@@ -203,7 +240,7 @@ def call_batch_create(*, tenant: Tenant, calls: list[dict[str, Any]]) -> list[Ca
         )
     try:
         with transaction.atomic():
-            return [_call_save(call, purposes) for call, purposes in built]
+            return _calls_save(built)
     except IntegrityError:
         raise BusinessRuleError(
             "Some of these calls arrived concurrently in another request; nothing was stored.",

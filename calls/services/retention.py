@@ -24,7 +24,7 @@ from portal.models import Tenant
 from portal.services import full_clean_or_raise
 
 RULE_FIELDS = ("category", "max_age_days", "min_age_days", "legal_reference")
-SWEEP_BATCH = 500
+SWEEP_BATCH = 200
 
 
 def _rule_save(rule: RetentionRule) -> RetentionRule:
@@ -147,14 +147,47 @@ def _calls_without_rule() -> list[tuple[str, str, int]]:
     return [(row["tenant__slug"], row["category"], row["count"]) for row in rows]
 
 
+def _sweep_one(
+    call: Call,
+    *,
+    rule: RetentionRule,
+    key: tuple[str, str],
+    at: datetime,
+    dry_run: bool,
+    rules: selectors.RulesIndex,
+    report: SweepReport,
+) -> None:
+    blockers = call_deletion_blockers(call, at=at, rules=rules)
+    if blockers:
+        # Counted once, under the first reason it is kept for.
+        blocker = blockers[0]
+        report.kept[(*key, blocker.code)] += 1
+        until = report.kept_until.get((*key, blocker.code))
+        if blocker.until and (until is None or blocker.until < until):
+            report.kept_until[(*key, blocker.code)] = blocker.until
+        return
+    if not dry_run:
+        try:
+            call_delete(
+                call=call,
+                reason=f"older than the maximum of {rule.max_age_days} days for {rule.category!r}",
+                source="retention",
+                at=at,
+            )
+        except BusinessRuleError as exc:  # blocked since it was read
+            report.kept[(*key, exc.code)] += 1
+            return
+    report.deleted[key] += 1
+
+
 def retention_sweep(
     *, at: datetime | None = None, dry_run: bool = False, batch_size: int = SWEEP_BATCH
 ) -> SweepReport:
     """Delete every call older than its category's maximum age, through ``call_delete``.
 
-    Runs rule by rule, in batches of ``batch_size`` calls, each deletion in its own
-    transaction: a sweep that dies half-way has kept its progress and the next run finishes
-    it. Calls that something blocks (a minimum retention, later a legal hold) are counted and
+    Runs rule by rule, in batches of ``batch_size`` calls, one transaction per batch: a sweep
+    that dies half-way has kept the batches it finished, and the next run does the rest.
+    Calls that something blocks (a minimum retention, later a legal hold) are counted and
     kept; a second run at the same time deletes nothing more.
     """
     at = at or timezone.now()
@@ -178,28 +211,12 @@ def retention_sweep(
             if not batch:
                 break
             last_pk = batch[-1].pk
-            for call in batch:
-                blockers = call_deletion_blockers(call, at=at, rules=rules)
-                if not blockers and not dry_run:
-                    try:
-                        call_delete(
-                            call=call,
-                            reason=f"older than the maximum of {rule.max_age_days} days "
-                            f"for {category!r}",
-                            source="retention",
-                            at=at,
-                        )
-                    except BusinessRuleError as exc:  # blocked since it was read
-                        report.kept[(*key, exc.code)] += 1
-                        continue
-                if blockers:
-                    # Counted once, under the first reason it is kept for.
-                    blocker = blockers[0]
-                    report.kept[(*key, blocker.code)] += 1
-                    until = report.kept_until.get((*key, blocker.code))
-                    if blocker.until and (until is None or blocker.until < until):
-                        report.kept_until[(*key, blocker.code)] = blocker.until
-                else:
-                    report.deleted[key] += 1
+            # One transaction per batch (a commit per call would cost a disk flush each);
+            # each deletion is a savepoint inside it, so a refused one does not undo the rest.
+            with transaction.atomic():
+                for call in batch:
+                    _sweep_one(
+                        call, rule=rule, key=key, at=at, dry_run=dry_run, rules=rules, report=report
+                    )
     report.without_rule = _calls_without_rule()
     return report

@@ -139,3 +139,27 @@ def test_other_tenants_cannot_list_read_stream_or_delete(api_b, client, admin_b,
         assert stream.status_code == 404
         assert api.delete(f"/api/v1/calls/{call.pk}/").status_code == 404
     assert Call.objects.filter(pk=call.pk).exists() and len(stored_files()) == 1
+
+
+def test_files_still_in_storage_after_the_grace_period_show_on_the_dpo_home(
+    client, dpo_user, tenant_a
+):
+    from tests.factories import FileDeletionFactory
+
+    FileDeletionFactory(tenant=tenant_a, requested_at=timezone.now(), storage_key="fresh")
+    stuck = FileDeletionFactory(
+        tenant=tenant_a,
+        requested_at=timezone.now() - timedelta(hours=1),
+        attempts=3,
+        storage_key="tenants/1/recordings/stuck",
+    )
+    FileDeletionFactory(
+        tenant=tenant_a,
+        requested_at=timezone.now() - timedelta(hours=1),
+        completed_at=timezone.now(),
+        storage_key="done",
+    )
+    client.force_login(dpo_user)
+    page = client.get("/admin/").content.decode()
+    assert "Deleted files still in storage" in page
+    assert stuck.storage_key in page and "fresh" not in page and ">done<" not in page

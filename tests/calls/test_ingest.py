@@ -232,3 +232,24 @@ def test_viewers_cannot_ingest(client, viewer_a, purposes_a):
     client.force_login(viewer_a)
     response = client.post("/api/v1/calls/", call_payload(), content_type="application/json")
     assert response.status_code == 403
+
+
+def test_ingest_history_records_actor_and_purposes(api_a, purposes_a, client, admin_a):
+    api_a.post("/api/v1/calls/batch/", {"calls": _batch(2)}, format="json")
+    client.force_login(admin_a)
+    client.post(
+        "/api/v1/calls/",
+        call_payload(external_id="by-hand", purposes=["quality_assurance"]),
+        content_type="application/json",
+    )
+    for call in Call.objects.all():
+        [created] = call.history.all()
+        assert created.history_type == "+"
+        assert {p.purpose.code for p in created.purposes.all()} == {
+            p.code for p in call.purposes.all()
+        }
+        if call.external_id == "by-hand":
+            assert created.history_user == admin_a and created.history_actor == "user:admin-a"
+        else:
+            assert created.history_actor.startswith("api_key:")
+            assert created.history_user == admin_a  # the key's creator

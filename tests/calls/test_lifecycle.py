@@ -4,6 +4,8 @@ server on loopback, versioned bucket): ingest → find by number written three w
 
 from __future__ import annotations
 
+import hashlib
+
 import boto3
 import pytest
 from django.core.files.storage import default_storage, storages
@@ -24,7 +26,9 @@ def _ingest_find_stream(api, wav) -> tuple[Call, str]:
     created = api.post("/api/v1/calls/", call_payload(caller="+49 30 1234567"), format="json")
     assert created.status_code == 201, created.content
     call_id = created.json()["id"]
-    assert upload(api, call_id, wav).status_code == 201
+    uploaded = upload(api, call_id, wav)
+    assert uploaded.status_code == 201
+    assert uploaded.json()["sha256"] == hashlib.sha256(wav).hexdigest()
     for written in ("+49 30 1234567", "030 1234567", "0049301234567"):
         found = api.get("/api/v1/calls/", {"number": written}).json()["results"]
         assert [c["id"] for c in found] == [call_id], written

@@ -14,7 +14,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--dry-run", action="store_true", help="Only count what would be deleted."
         )
-        parser.add_argument("--batch-size", type=int, default=500, help="Calls per batch.")
+        parser.add_argument("--batch-size", type=int, default=200, help="Calls per transaction.")
 
     def handle(self, *args, dry_run, batch_size, **options):
         with acting_as_system("command:retention_sweep"):
