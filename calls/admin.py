@@ -265,17 +265,24 @@ class CallAdmin(PortalModelAdmin):
         return recording_response(opened, how=RecordingAccess.How.PLAYBACK)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        extra = {
-            "consultation_form": ConsultationForm(),
-            "can_consult": self._may_consult(request),
-            "consult_url": reverse("admin:calls_call_consult", args=[object_id]),
-        }
-        token = request.GET.get("consultation")
-        access = self._consultation(request, object_id, token)
-        if access is not None and access.what == RecordingAccess.What.RECORDING:
-            extra["recording_url"] = reverse("admin:calls_call_recording", args=[object_id, token])
-        elif access is not None:
-            extra["transcript"] = Transcript.objects.filter(call_id=access.call_id).first()
+        call = self.get_object(request, unquote(object_id))
+        extra = {}
+        if call is not None:
+            extra = {
+                "has_recording": Recording.objects.filter(call=call).exists(),
+                "has_transcript": Transcript.objects.filter(call=call).exists(),
+                "consultation_form": ConsultationForm(),
+                "can_consult": self._may_consult(request),
+                "consult_url": reverse("admin:calls_call_consult", args=[call.pk]),
+            }
+            token = request.GET.get("consultation")
+            access = self._consultation(request, call.pk, token)
+            if access is not None and access.what == RecordingAccess.What.RECORDING:
+                extra["recording_url"] = reverse(
+                    "admin:calls_call_recording", args=[call.pk, token]
+                )
+            elif access is not None:
+                extra["transcript"] = Transcript.objects.filter(call=call).first()
         return super().change_view(request, object_id, form_url, {**extra, **(extra_context or {})})
 
     # --- deletion, through the one service --------------------------------------------------

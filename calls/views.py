@@ -18,9 +18,12 @@ def consultant(request) -> dict:
     evidence. Behind a proxy, have it set REMOTE_ADDR (e.g. gunicorn's --forwarded-allow-ips).
     """
     auth = getattr(request, "auth", None)
+    api_key = auth if isinstance(auth, ApiKey) else None
     return {
-        "user": request.user,
-        "api_key": auth if isinstance(auth, ApiKey) else None,
+        # A key acts for its tenant's integration, not as the person who created it (who may
+        # even be platform staff): the key is the consultant.
+        "user": None if api_key else request.user,
+        "api_key": api_key,
         "ip_address": request.META.get("REMOTE_ADDR") or None,
     }
 

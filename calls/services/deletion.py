@@ -24,7 +24,7 @@ CALL_DELETED_EVENT = "call.deleted"
 class DeletionBlocker:
     """Why a call may not be deleted now (Art. 17(3)), and until when, if that is known."""
 
-    code: str  # "min_retention"; the holds work adds "legal_hold"
+    code: str  # "restricted", "min_retention"; the holds work adds "legal_hold"
     reason: str
     until: datetime | None = None
 
@@ -39,6 +39,16 @@ def call_deletion_blockers(
     """
     at = at or timezone.now()
     blockers: list[DeletionBlocker] = []
+    if call.is_restricted:
+        # Art. 18(1)(b)/(c): a subject restricts instead of erasing, e.g. to keep evidence for a
+        # legal claim. Restricted data is only stored — deleting it is processing too.
+        blockers.append(
+            DeletionBlocker(
+                code="restricted",
+                reason="Processing of this call is restricted (Art. 18): it is kept until the "
+                "restriction is lifted.",
+            )
+        )
     rule = selectors.retention_rule_for(call, rules=rules)
     if rule is not None and rule.min_age_days:
         until = call.started_at + timedelta(days=rule.min_age_days)

@@ -231,6 +231,8 @@ def consultation_record(
     ip_address: str | None = None,
 ) -> RecordingAccess:
     """Check that ``what`` may be consulted and exists, then log the consultation."""
+    if what not in RecordingAccess.What.values:
+        raise BusinessRuleError(f"Unknown access target {what!r}.", field="what")
     consultation_check(call=call, user=user)
     model = Recording if what == RecordingAccess.What.RECORDING else Transcript
     if not model.objects.filter(call=call).exists():

@@ -216,3 +216,14 @@ def test_retention_rules_are_edited_in_the_admin_through_the_service(staff, tena
         {"tenant": tenant_a.pk, "category": "complaint", "min_age_days": 10, "max_age_days": 20},
     )
     assert bad.status_code == 200 and "legal obligation" in bad.content.decode()
+
+
+def test_odd_ids_in_admin_urls_are_not_errors(staff):
+    for url in (
+        "/admin/calls/call/abc/change/",
+        "/admin/calls/call/999999/change/",
+        "/admin/calls/call/abc/delete/",
+        "/admin/calls/call/abc/recording/token/",
+    ):
+        assert staff.get(url).status_code in (302, 404), url
+    assert staff.post("/admin/calls/call/abc/consult/", {}).status_code == 404

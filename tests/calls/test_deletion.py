@@ -163,3 +163,28 @@ def test_files_still_in_storage_after_the_grace_period_show_on_the_dpo_home(
     page = client.get("/admin/").content.decode()
     assert "Deleted files still in storage" in page
     assert stuck.storage_key in page and "fresh" not in page and ">done<" not in page
+
+
+def test_a_restricted_call_is_kept_by_every_deletion_path(api_a, tenant_a):
+    # Art. 18: a subject may ask to restrict instead of erasing (e.g. evidence for a claim).
+    call = CallFactory(
+        tenant=tenant_a, is_restricted=True, started_at=timezone.now() - timedelta(days=400)
+    )
+    RetentionRuleFactory(tenant=tenant_a, category=call.category, max_age_days=30)
+    assert [b.code for b in services.call_deletion_blockers(call)] == ["restricted"]
+    assert api_a.delete(f"/api/v1/calls/{call.pk}/").status_code == 409
+    report = services.retention_sweep()
+    assert report.kept[("tenant-a", call.category, "restricted")] == 1
+    assert Call.objects.filter(pk=call.pk).exists()
+
+
+def test_an_api_key_created_by_the_dpo_does_not_act_as_the_dpo(tenant_a, dpo_user, wav):
+    from tests.conftest import api_client_for
+    from tests.factories import ApiKeyFactory
+
+    call = CallFactory(tenant=tenant_a)
+    _with_recording(call, wav)
+    Call.objects.filter(pk=call.pk).update(is_restricted=True)
+    api = api_client_for(ApiKeyFactory(tenant=tenant_a, created_by=dpo_user))
+    response = api.get(f"/api/v1/calls/{call.pk}/recording/", {"purpose": "x"})
+    assert response.status_code == 403 and response.json()["error"]["code"] == "restricted"
