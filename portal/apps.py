@@ -11,13 +11,14 @@ class PortalConfig(AppConfig):
     def ready(self) -> None:
         from simple_history.signals import pre_create_historical_record
 
-        from portal import audit, roles
+        from portal import audit, dashboard_panels, roles
         from portal.api import schema  # noqa: F401  (registers the OpenAPI auth scheme)
 
         pre_create_historical_record.connect(
             audit.fill_history_actor, dispatch_uid="portal_history_actor"
         )
         post_migrate.connect(roles.sync_role_permissions, dispatch_uid="portal_roles")
+        dashboard_panels.register()
 
 
 class PortalAdminConfig(AdminConfig):

@@ -241,7 +241,12 @@ class WebhookDelivery(TenantOwnedModel):
     class Meta:
         ordering = ["-created_at"]
         verbose_name_plural = "webhook deliveries"
-        indexes = [models.Index(fields=["tenant", "status"])]
+        indexes = [
+            models.Index(fields=["tenant", "status"]),
+            # The dashboard's "latest deliveries" per webhook and per tenant (delivery health).
+            models.Index(fields=["webhook", "-created_at"], name="portal_delivery_hook_recent"),
+            models.Index(fields=["tenant", "-created_at"], name="portal_delivery_tenant_recent"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.event} → {self.webhook.url} ({self.status})"

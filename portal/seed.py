@@ -66,3 +66,7 @@ def seed(context: dict) -> None:
     membership_set(user=_customer("acme-admin", password), tenant=tenants["acme"], role="admin")
     membership_set(user=_customer("acme-viewer", password), tenant=tenants["acme"], role="viewer")
     membership_set(user=_customer("globex-admin", password), tenant=tenants["globex"], role="admin")
+    # An external privacy consultant serving both customers: the dashboard's tenant switcher.
+    consultant = _customer("consultant", password)
+    membership_set(user=consultant, tenant=tenants["acme"], role="agent")
+    membership_set(user=consultant, tenant=tenants["globex"], role="agent")

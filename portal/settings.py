@@ -8,6 +8,9 @@ the error it raises, so a bad value fails at start-up with a message an operator
 
 from pathlib import Path
 
+from celery.schedules import crontab
+from django.core.exceptions import ImproperlyConfigured
+
 from portal.config import (
     env_bool,
     env_database,
@@ -130,6 +133,21 @@ STATIC_ROOT = DATA_DIR / "static"
 MEDIA_ROOT = DATA_DIR / "media"
 MEDIA_URL = "media/"
 STORAGES = env_storages(media_root=MEDIA_ROOT)
+# Call recordings: upload size limit, and the content types accepted (anything else is a 415).
+RECORDING_MAX_BYTES = env_int("RECORDING_MAX_BYTES", 200 * 1024 * 1024)
+RECORDING_CONTENT_TYPES = env_list(
+    "RECORDING_CONTENT_TYPES",
+    [
+        "audio/wav",
+        "audio/x-wav",
+        "audio/mpeg",
+        "audio/ogg",
+        "audio/opus",
+        "audio/flac",
+        "audio/webm",
+        "audio/mp4",
+    ],
+)
 
 # Celery: with no broker configured, tasks run in-process (eagerly) so the laptop setup needs
 # no services. Separate workers and beat are used as soon as CELERY_BROKER_URL is set.
@@ -146,6 +164,15 @@ CELERY_TIMEZONE = "UTC"
 # Every periodic task of the project, in one place (run by `celery -A portal beat`).
 CELERY_BEAT_SCHEDULE: dict = {
     "webhook-retry-due": {"task": "portal.tasks.webhook_retry_due", "schedule": 60.0},
+    "breach-notices-sweep": {"task": "breaches.tasks.breach_notices_sweep", "schedule": 300.0},
+    "calls-retention-sweep": {
+        "task": "calls.tasks.retention_sweep",
+        "schedule": crontab(hour=2, minute=15),  # daily, at night (UTC)
+    },
+    "calls-file-deletions-retry": {
+        "task": "calls.tasks.file_deletions_retry",
+        "schedule": 600.0,
+    },
 }
 WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 7)
 WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 10)
@@ -161,6 +188,12 @@ EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "privacy-portal@localhost")
 SMS_BACKEND = env_str("SMS_BACKEND", "portal.sms.ConsoleSmsBackend")
+
+# Breaches: our own target for telling affected tenants, in hours from awareness (Art. 33(2)
+# "without undue delay"); the 72 hours of Art. 33(1) are fixed by law, not a setting.
+BREACH_TENANT_NOTICE_TARGET_HOURS = env_int("BREACH_TENANT_NOTICE_TARGET_HOURS", 24)
+if not 1 <= BREACH_TENANT_NOTICE_TARGET_HOURS <= 72:
+    raise ImproperlyConfigured("BREACH_TENANT_NOTICE_TARGET_HOURS must be between 1 and 72.")
 
 if not DEBUG:
     SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", True)

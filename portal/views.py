@@ -1,6 +1,7 @@
-"""Core pages: health check, the dashboard shell (home, tenant switcher)."""
+"""Core pages: health check, the dashboard shell (overview, tenant switcher, log out)."""
 
 from django.contrib import messages
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import Http404, JsonResponse
@@ -9,7 +10,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from portal.access import user_tenants
-from portal.dashboard import TenantDashboardView
+from portal.dashboard import TenantDashboardView, overview_panels_for
 from portal.middleware import SESSION_TENANT_KEY
 
 
@@ -26,8 +27,15 @@ def healthz(request):
 
 
 class DashboardHomeView(TenantDashboardView):
+    """The overview: the panels that the apps registered, for the user's role."""
+
     template_name = "dashboard/home.html"
-    nav = "overview"
+    nav = "dashboard:home"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["panels"] = overview_panels_for(self.request)
+        return context
 
 
 @login_required
@@ -39,3 +47,14 @@ def switch_tenant(request, slug):
     request.session[SESSION_TENANT_KEY] = tenant.pk
     messages.success(request, f"Now working in {tenant.name}.")
     return redirect("dashboard:home")
+
+
+class LogoutView(auth_views.LogoutView):
+    """Django's logout (POST only), saying so on the login page it leads to."""
+
+    def post(self, request, *args, **kwargs):
+        was_logged_in = request.user.is_authenticated
+        response = super().post(request, *args, **kwargs)
+        if was_logged_in:
+            messages.info(request, "You are logged out.")
+        return response

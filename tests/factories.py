@@ -14,6 +14,8 @@ import factory
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
+from breaches.models import BreachIncident, BreachNotification, BreachTenantImpact
+from calls.models import Call, FileDeletion, RecordingAccess, RetentionRule
 from consent.models import (
     ConsentEvent,
     ConsentState,
@@ -118,7 +120,7 @@ class WebhookDeliveryFactory(factory.django.DjangoModelFactory):
     payload = factory.LazyFunction(lambda: {"message": "hello"})
 
 
-# --- consent ------------------------------------------------------------------------------
+# --- consent purposes and calls ------------------------------------------------------------
 
 
 @registers(Purpose)
@@ -129,8 +131,8 @@ class PurposeFactory(factory.django.DjangoModelFactory):
 
     tenant = factory.SubFactory(TenantFactory)
     code = factory.Sequence(lambda n: f"purpose_{n}")
-    description = factory.LazyAttribute(lambda p: f"Processing of calls for {p.code}")
-    default_lawful_basis = LawfulBasis.CONSENT
+    description = factory.LazyAttribute(lambda p: f"Processing for {p.code}.")
+    default_lawful_basis = LawfulBasis.CONTRACT
 
 
 @registers(PrivacyNotice)
@@ -211,3 +213,109 @@ class SmsNoticeFactory(factory.django.DjangoModelFactory):
     notice = factory.SubFactory(PrivacyNoticeFactory, tenant=factory.SelfAttribute("..tenant"))
     message_id = factory.Sequence(lambda n: f"msg-{n}")
     text = "Notice"
+
+
+@registers(Call)
+class CallFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Call
+
+    tenant = factory.SubFactory(TenantFactory)
+    external_id = factory.Sequence(lambda n: f"call-{n}")
+    direction = Call.Direction.INBOUND
+    caller = factory.Sequence(lambda n: f"+49301{n % 1000000:06d}")
+    callee = "+49301234560"
+    started_at = factory.LazyFunction(lambda: timezone.now() - timedelta(days=1))
+    ended_at = factory.LazyAttribute(lambda c: c.started_at + timedelta(minutes=3))
+    duration_seconds = 180
+    category = "support"
+
+
+@registers(RetentionRule)
+class RetentionRuleFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = RetentionRule
+
+    tenant = factory.SubFactory(TenantFactory)
+    category = factory.Sequence(lambda n: f"category-{n}")
+    max_age_days = 365
+    min_age_days = None
+    legal_reference = ""
+
+
+@registers(RecordingAccess)
+class RecordingAccessFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = RecordingAccess
+
+    tenant = factory.SubFactory(TenantFactory)
+    call = factory.SubFactory(CallFactory, tenant=factory.SelfAttribute("..tenant"))
+    what = RecordingAccess.What.RECORDING
+    how = RecordingAccess.How.PLAYBACK
+    purpose = "Quality review"
+
+
+@registers(FileDeletion)
+class FileDeletionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = FileDeletion
+
+    tenant = factory.SubFactory(TenantFactory)
+    storage_key = factory.Sequence(lambda n: f"tenants/0/recordings/{n:032x}")
+    reason = "test"
+
+
+# --- breaches ---
+
+
+@registers(BreachIncident)
+class BreachIncidentFactory(factory.django.DjangoModelFactory):
+    """With ``tenant=``: an incident that affected that tenant and was notified to it."""
+
+    class Meta:
+        model = BreachIncident
+
+    title = factory.Sequence(lambda n: f"Incident {n}")
+    description = "Recordings were readable by an unauthorised party."
+    detected_at = factory.LazyFunction(timezone.now)
+    became_aware_at = factory.SelfAttribute("detected_at")
+    data_categories = factory.LazyFunction(lambda: ["recordings"])
+    dpo_contact = "Dana DPO <dpo@platform.example>"
+
+    @classmethod
+    def _create(cls, model_class, *args, tenant=None, **kwargs):
+        incident = super()._create(model_class, *args, **kwargs)
+        if tenant is not None:
+            BreachTenantImpactFactory(incident=incident, tenant=tenant)
+            BreachNotificationFactory(incident=incident, tenant=tenant)
+        return incident
+
+
+@registers(BreachTenantImpact)
+class BreachTenantImpactFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = BreachTenantImpact
+
+    incident = factory.SubFactory(BreachIncidentFactory)
+    tenant = factory.SubFactory(TenantFactory)
+    calls = 3
+    recordings = 2
+    transcripts = 1
+    subjects = 2
+
+
+@registers(BreachNotification)
+class BreachNotificationFactory(factory.django.DjangoModelFactory):
+    """A tenant notice."""
+
+    class Meta:
+        model = BreachNotification
+
+    incident = factory.SubFactory(BreachIncidentFactory)
+    recipient = BreachNotification.Recipient.TENANT
+    tenant = factory.SubFactory(TenantFactory)
+    recipient_name = factory.SelfAttribute("tenant.name")
+    channel = BreachNotification.Channel.EMAIL_AND_WEBHOOK
+    phase = BreachNotification.Phase.INITIAL
+    subject = "Breach notice"
+    content = "Notice content"

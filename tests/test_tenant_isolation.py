@@ -16,6 +16,11 @@ API_LIST_ROUTES = [
     if not r.id_kwarg and route_model(r) is not None and "GET" in route_methods(r)
 ]
 DASHBOARD_DETAIL_ROUTES = [r for r in dashboard_routes() if r.id_kwarg]
+DASHBOARD_LIST_ROUTES = [
+    r
+    for r in dashboard_routes()
+    if not r.id_kwarg and route_model(r) is not None and "GET" in route_methods(r)
+]
 
 
 def foreign_object(route, tenant_b):
@@ -66,6 +71,15 @@ def test_dashboard_pages_hide_other_tenants_objects(route, client, tenant_b, adm
         response = getattr(client, method.lower())(route.url(obj.pk))
         assert response.status_code == 404, (method, route.path)
     assert model.objects.filter(pk=obj.pk).values().first() == before
+
+
+@pytest.mark.parametrize("route", DASHBOARD_LIST_ROUTES, ids=lambda r: r.path)
+def test_dashboard_lists_do_not_list_other_tenants_objects(route, client, tenant_b, admin_a):
+    _, obj = foreign_object(route, tenant_b)
+    client.force_login(admin_a)
+    response = client.get(route.path)
+    assert response.status_code == 200, route.path
+    assert obj not in response.context["object_list"]
 
 
 def test_admin_change_pages_hide_unassigned_tenants_objects(client, support_user, tenant_b):

@@ -213,7 +213,7 @@ def test_check_over_http_reads_the_consent_tables_once(api_a, payload):
 
 def test_check_is_scoped_to_the_keys_tenant(api_a, api_b, payload, tenant_b):
     api_a.post("/api/v1/consents/", payload, format="json")
-    PurposeFactory(tenant=tenant_b, code="marketing")
+    PurposeFactory(tenant=tenant_b, code="marketing", default_lawful_basis="consent")
     assert check(api_b, "+49301234567", "marketing").json()["allowed"] is False
     assert api_b.get("/api/v1/consents/", {"number": "+49301234567"}).json()["results"] == []
 

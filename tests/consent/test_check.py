@@ -108,7 +108,7 @@ def test_unknown_purpose_and_unreadable_number_name_their_field(tenant_a, purpos
 
 def test_another_tenants_consent_does_not_count(give_kwargs, tenant_a, tenant_b):
     services.consent_give(**give_kwargs)
-    PurposeFactory(tenant=tenant_b, code="marketing")
+    PurposeFactory(tenant=tenant_b, code="marketing", default_lawful_basis="consent")
     assert check(tenant_b, "marketing").allowed is False
     assert check(tenant_a, "marketing").allowed is True
 

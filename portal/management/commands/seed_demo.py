@@ -35,5 +35,6 @@ class Command(BaseCommand):
             ("acme-admin", "http://127.0.0.1:8000/dashboard/  (acme admin)"),
             ("acme-viewer", "http://127.0.0.1:8000/dashboard/  (acme viewer)"),
             ("globex-admin", "http://127.0.0.1:8000/dashboard/  (globex admin)"),
+            ("consultant", "http://127.0.0.1:8000/dashboard/  (agent of acme and globex)"),
         ]:
             self.stdout.write(f"  {username:<13} / {password:<8} {where}")

@@ -1,0 +1,62 @@
+"""Badges, scoping and filters shared by the breach admin pages."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.db.models import Q
+from django.utils import timezone
+
+from breaches import clock
+from breaches.models import BreachIncident, BreachNotification, RiskLevel
+from breaches.selectors import clock_running
+from portal.access import is_dpo, visible_tenant_ids
+from portal.admin import status_badge
+
+RISK_SEVERITY = {RiskLevel.HIGH: "danger", RiskLevel.RISK: "warning", RiskLevel.UNLIKELY: "ok"}
+STATUS_SEVERITY = {"open": "danger", "assessing": "warning", "contained": "info", "closed": "muted"}
+EXPORT_PERMISSION = "breaches.export_breach_register"
+
+
+def risk_badge(incident: BreachIncident) -> str:
+    if not incident.risk_level:
+        return status_badge("not assessed", "danger")
+    return status_badge(incident.get_risk_level_display(), RISK_SEVERITY[incident.risk_level])
+
+
+def visible_notifications(user):
+    """Notices a staff user may see: the DPO all; support those of its tenants, and the
+    platform-level ones (authority, subjects) of incidents touching its tenants."""
+    notices = BreachNotification.objects.all()
+    if is_dpo(user):
+        return notices
+    return notices.filter(
+        Q(tenant_id__in=visible_tenant_ids(user))
+        | Q(tenant__isnull=True, incident__in=BreachIncident.objects.visible_to(user))
+    )
+
+
+class ClockFilter(admin.SimpleListFilter):
+    title = "72-hour clock"
+    parameter_name = "clock"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("running", "Running (notices owed)"),
+            ("overdue", "Overdue"),
+            ("tenants_pending", "Tenants not yet notified"),
+            ("stopped", "Stopped"),
+        ]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value == "running":
+            return queryset.filter(clock_running())
+        if value == "overdue":
+            return queryset.filter(clock_running()).filter(
+                became_aware_at__lt=timezone.now() - clock.NOTIFICATION_WINDOW
+            )
+        if value == "tenants_pending":
+            return queryset.open().filter(pending_tenant_count__gt=0)
+        if value == "stopped":
+            return queryset.exclude(clock_running())
+        return queryset
