@@ -7,9 +7,16 @@ and fails if a model reachable by URL has no factory here.
 
 from __future__ import annotations
 
+import hashlib
+
 import factory
 from django.contrib.auth import get_user_model
+from django.core.files.base import ContentFile
+from django.utils import timezone
 
+from calls.models import Call, Recording, RecordingAccess, Transcript
+from consent.models import ConsentEvent, Purpose
+from dsr.models import AccessPackage, CallRectification, DataSubjectRequest
 from portal import services
 from portal.models import ApiKey, Membership, Tenant, Webhook, WebhookDelivery
 
@@ -103,3 +110,137 @@ class WebhookDeliveryFactory(factory.django.DjangoModelFactory):
     webhook = factory.SubFactory(WebhookFactory, tenant=factory.SelfAttribute("..tenant"))
     event = "webhook.test"
     payload = factory.LazyFunction(lambda: {"message": "hello"})
+
+
+# --- calls and consent (minimal: enough for the requests' tests) ------------------------------
+
+
+def _audio_bytes(seed: int, size: int = 4096) -> bytes:
+    block = hashlib.sha256(str(seed).encode()).digest()
+    return (block * (size // len(block) + 1))[:size]
+
+
+class CallFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Call
+
+    tenant = factory.SubFactory(TenantFactory)
+    external_id = factory.Sequence(lambda n: f"call-{n}")
+    direction = "inbound"
+    caller = "+4915112345678"
+    callee = "+4930901820"
+    started_at = factory.LazyFunction(timezone.now)
+    duration_seconds = 60
+    category = "support"
+
+
+class RecordingFactory(factory.django.DjangoModelFactory):
+    """A recording whose file holds ``content`` (default: a few KB of distinct bytes)."""
+
+    class Meta:
+        model = Recording
+        exclude = ["content"]
+
+    tenant = factory.SubFactory(TenantFactory)
+    call = factory.SubFactory(CallFactory, tenant=factory.SelfAttribute("..tenant"))
+    content = factory.Sequence(_audio_bytes)
+    content_type = "audio/mpeg"
+    size_bytes = factory.LazyAttribute(lambda o: len(o.content))
+    sha256 = factory.LazyAttribute(lambda o: hashlib.sha256(o.content).hexdigest())
+    duration_seconds = 60
+    file = factory.LazyAttribute(lambda o: ContentFile(o.content, name="audio.mp3"))
+
+
+class TranscriptFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Transcript
+
+    tenant = factory.SubFactory(TenantFactory)
+    call = factory.SubFactory(CallFactory, tenant=factory.SelfAttribute("..tenant"))
+    language = "de-DE"
+    text = factory.Sequence(lambda n: f"Guten Tag, hier spricht der Anrufer {n}.")
+
+
+class PurposeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Purpose
+        django_get_or_create = ("tenant", "code")
+
+    tenant = factory.SubFactory(TenantFactory)
+    code = "quality"
+    description = "Recording calls to train our agents and improve service quality."
+    default_lawful_basis = "consent"
+
+
+class ConsentEventFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ConsentEvent
+
+    tenant = factory.SubFactory(TenantFactory)
+    number = "+4915112345678"
+    purpose = factory.SubFactory(PurposeFactory, tenant=factory.SelfAttribute("..tenant"))
+    lawful_basis = "consent"
+    action = "given"
+    method = "ivr_keypress"
+    occurred_at = factory.LazyFunction(timezone.now)
+    source = "api"
+
+
+class RecordingAccessFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = RecordingAccess
+
+    tenant = factory.SubFactory(TenantFactory)
+    call = factory.SubFactory(CallFactory, tenant=factory.SelfAttribute("..tenant"))
+    what = "recording"
+    how = "playback"
+    purpose = "Quality review of the agent's answer"
+
+
+# --- data-subject requests --------------------------------------------------------------------
+
+
+@registers(DataSubjectRequest)
+class DataSubjectRequestFactory(factory.Factory):
+    """Opens a request through the service (deadline, numbers, timeline and all)."""
+
+    class Meta:
+        model = DataSubjectRequest
+
+    tenant = factory.SubFactory(TenantFactory)
+    kind = "access"
+    numbers = factory.LazyFunction(lambda: ["+4915112345678"])
+    channel = "api"
+    name = "Erika Mustermann"
+    email = "erika@example.com"
+    details = ""
+    received_at = None
+    by = None
+
+    @classmethod
+    def _create(cls, model_class, **kwargs):
+        from dsr.services import request_open
+
+        return request_open(**kwargs)
+
+
+@registers(AccessPackage)
+class AccessPackageFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = AccessPackage
+
+    tenant = factory.SubFactory(TenantFactory)
+    request = factory.SubFactory(
+        DataSubjectRequestFactory, tenant=factory.SelfAttribute("..tenant")
+    )
+    status = "building"
+
+
+@registers(CallRectification)
+class CallRectificationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = CallRectification
+
+    tenant = factory.SubFactory(TenantFactory)
+    call = factory.SubFactory(CallFactory, tenant=factory.SelfAttribute("..tenant"))
+    statement = "The caller's name is spelled Meier, not Maier."
