@@ -450,7 +450,7 @@ def _claim(request_id: int, build_token: str) -> tuple[DataSubjectRequest, Acces
 
     with transaction.atomic():
         request = (
-            DataSubjectRequest.objects.select_for_update()
+            DataSubjectRequest.objects.select_for_update(of=("self",))
             .select_related("tenant")
             .filter(pk=request_id)
             .first()
@@ -608,7 +608,7 @@ def package_expire_due(*, at=None) -> int:
     for package_id in due.values_list("pk", flat=True):
         with transaction.atomic():
             package = (
-                AccessPackage.objects.select_for_update()
+                AccessPackage.objects.select_for_update(of=("self",))
                 .filter(pk=package_id, status=AccessPackage.Status.READY)
                 .first()
             )

@@ -36,7 +36,7 @@ def _recipients(request: DataSubjectRequest, key: str) -> list[str]:
 def _send(request_id: int, at: datetime) -> bool:
     with transaction.atomic():
         request = (
-            DataSubjectRequest.objects.select_for_update()
+            DataSubjectRequest.objects.select_for_update(of=("self",))
             .select_related("tenant", "assignee")
             .get(pk=request_id)
         )

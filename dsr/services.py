@@ -93,7 +93,7 @@ def _require_perm(by, perm: str, what: str) -> None:
 
 def _lock(request: DataSubjectRequest) -> DataSubjectRequest:
     return (
-        DataSubjectRequest.objects.select_for_update()
+        DataSubjectRequest.objects.select_for_update(of=("self",))
         .select_related("tenant", "assignee")
         .get(pk=request.pk)
     )
