@@ -8,6 +8,8 @@ the error it raises, so a bad value fails at start-up with a message an operator
 
 from pathlib import Path
 
+from django.core.exceptions import ImproperlyConfigured
+
 from portal.config import (
     env_bool,
     env_database,
@@ -218,6 +220,8 @@ SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True
 # Data-subject requests: how long an access/portability package can be downloaded before it is
 # deleted, and the processor's name as the cover letter gives it.
 PACKAGE_TTL_DAYS = env_int("PACKAGE_TTL_DAYS", 14)
+if PACKAGE_TTL_DAYS < 1:
+    raise ImproperlyConfigured(f"PACKAGE_TTL_DAYS must be at least 1, got {PACKAGE_TTL_DAYS}.")
 PLATFORM_NAME = env_str("PLATFORM_NAME", "The telephony platform operating this portal")
 
 # Keyed hash for erasure tombstones (HMAC); defaults to SECRET_KEY-derived when unset.

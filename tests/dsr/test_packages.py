@@ -154,3 +154,10 @@ def test_a_portability_package_has_the_same_machine_readable_files(subject, tena
     )
     assert b"machine-readable format (Article 20 GDPR)" in letter
     assert DataSubjectRequest.objects.get(pk=request.pk).status == "completed"
+
+
+def test_package_lifetime_must_be_a_positive_number_of_days(tmp_path):
+    from tests.portal.test_settings import start_django
+
+    result = start_django({"DEBUG": "1", "PACKAGE_TTL_DAYS": "0"}, tmp_path)
+    assert result.returncode != 0 and "PACKAGE_TTL_DAYS must be at least 1" in result.stderr
