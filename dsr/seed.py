@@ -129,7 +129,9 @@ def seed(context: dict) -> None:
     globex = Tenant.objects.get(slug="globex")
     _demo_data(acme)
 
-    if request := _open(acme, "received", channel="direct_to_processor", by=support, kind="erasure"):
+    if request := _open(
+        acme, "received", channel="direct_to_processor", by=support, kind="erasure"
+    ):
         services.request_assign(request=request, assignee=support, by=dpo)
     if request := _open(acme, "verifying", days_ago=3, kind="access"):
         services.request_start_verification(

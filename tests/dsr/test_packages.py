@@ -13,6 +13,7 @@ from django.utils import timezone
 from calls.models import RecordingAccess
 from dsr import packages, services
 from dsr.models import AccessPackage, DataSubjectRequest, PackageDownload
+from dsr.packages import contents
 from dsr.tasks import package_expire_due
 from portal.models import WebhookDelivery
 from tests.dsr import flow
@@ -83,13 +84,13 @@ def test_a_build_that_dies_half_way_leaves_nothing_and_can_run_again(
     request = DataSubjectRequestFactory(tenant=tenant_a, numbers=[SUBJECT, SUBJECT_2])
     services.request_verify(request=request, by=dpo_user, method="callback")
     services.request_approve(request=request, by=dpo_user)
-    real_read = packages.read_chunks
+    real_read = contents.read_chunks
 
     def dying_read(storage, name, chunk_size=1024):
         yield next(real_read(storage, name, 1024))
         raise OSError("storage went away")
 
-    monkeypatch.setattr(packages, "read_chunks", dying_read)
+    monkeypatch.setattr(contents, "read_chunks", dying_read)
     with pytest.raises(OSError), django_capture_on_commit_callbacks(execute=True):
         packages.package_build(request_id=request.pk, build_token="first")
     failed = AccessPackage.objects.get(request=request)
@@ -98,7 +99,7 @@ def test_a_build_that_dies_half_way_leaves_nothing_and_can_run_again(
     assert leftovers == []
     request.refresh_from_db()
     assert request.status == "processing"
-    monkeypatch.setattr(packages, "read_chunks", real_read)
+    monkeypatch.setattr(contents, "read_chunks", real_read)
     package = packages.package_build(request_id=request.pk, build_token="second")
     assert package.status == "ready"
     request.refresh_from_db()

@@ -12,6 +12,7 @@ import requests
 from moto.server import ThreadedMotoServer
 
 from dsr import packages, services
+from dsr.packages import contents
 from tests.dsr import flow
 from tests.dsr.conftest import SUBJECT, SUBJECT_2
 from tests.factories import DataSubjectRequestFactory
@@ -81,13 +82,13 @@ def test_a_failed_upload_leaves_no_object_behind(
     request = DataSubjectRequestFactory(tenant=tenant_a)
     services.request_verify(request=request, by=dpo_user, method="callback")
     services.request_approve(request=request, by=dpo_user)
-    real_read = packages.read_chunks
+    real_read = contents.read_chunks
 
     def dying_read(storage, name, chunk_size=1024):
         yield next(real_read(storage, name, 1024))
         raise OSError("network down")
 
-    monkeypatch.setattr(packages, "read_chunks", dying_read)
+    monkeypatch.setattr(contents, "read_chunks", dying_read)
     with pytest.raises(OSError):
         packages.package_build(request_id=request.pk)
     listing = client.list_objects_v2(Bucket=bucket, Prefix=f"tenants/{tenant_a.pk}/packages/")
