@@ -236,7 +236,7 @@ class RequestSubjectNumber(TenantOwnedModel):
         constraints = [
             models.UniqueConstraint(fields=["request", "number"], name="dsr_number_unique")
         ]
-        indexes = [models.Index(fields=["tenant", "number"], name="dsr_number_lookup")]
+        indexes = [models.Index(fields=["number", "tenant"], name="dsr_number_lookup")]
 
     def __str__(self) -> str:
         return f"Number of request #{self.request_id}"

@@ -29,7 +29,7 @@ from dsr.services.base import (
     save_request,
     transition,
 )
-from portal.access import is_platform_staff, visible_tenant_ids
+from portal.access import is_platform_staff, visible_tenants
 from portal.errors import BusinessRuleError
 
 
@@ -142,7 +142,7 @@ def request_assign(*, request: DataSubjectRequest, assignee, by) -> DataSubjectR
     request = lock(request)
     refuse_closed(request, "be assigned")
     if assignee is not None:
-        serves = request.tenant_id in set(visible_tenant_ids(assignee).values_list("id", flat=True))
+        serves = visible_tenants(assignee).filter(pk=request.tenant_id).exists()
         if not (is_platform_staff(assignee) and serves):
             raise BusinessRuleError(
                 f"{assignee.get_username()} is not platform staff serving this tenant.",

@@ -10,6 +10,7 @@ import uuid
 import pytest
 from celery.contrib.testing.worker import start_worker
 from celery.signals import task_prerun
+from django.db import OperationalError
 
 from dsr.models import AccessPackage, DataSubjectRequest
 from portal.celery import app as celery_app
@@ -25,8 +26,12 @@ pytestmark = [
 
 
 def drop_connection_pool() -> None:
-    """Forget producer connections made for another broker (App.close would also unregister
+    """Forget broker connections made for another broker (App.close would also unregister
     the app, and tasks imported later would not find it)."""
+    producers = celery_app.amqp._producer_pool
+    if producers is not None:
+        producers.force_close_all()
+    celery_app.amqp._producer_pool = None
     if celery_app._pool is not None:
         celery_app._pool.force_close_all()
     celery_app._pool = None
@@ -65,10 +70,13 @@ def redis_worker(settings):
 def wait_for(condition, timeout: float = 90.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        result = condition()
+        try:
+            result = condition()
+        except OperationalError:  # SQLite's shared in-memory test database: a table is locked
+            result = None
         if result:
             return result
-        time.sleep(0.2)
+        time.sleep(0.5)
     raise AssertionError("the worker did not finish in time")
 
 
