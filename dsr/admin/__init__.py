@@ -24,6 +24,10 @@ from portal.admin import PortalModelAdmin, ReadOnlyAdminMixin, status_badge
 from portal.errors import BusinessRuleError
 
 
+# Only the tenants the user can see rows of (the plain filter would name every tenant).
+TENANT_FILTER = ("tenant", admin.RelatedOnlyFieldListFilter)
+
+
 @admin.register(DataSubjectRequest)
 class DataSubjectRequestAdmin(PortalModelAdmin):
     list_display = [
@@ -36,7 +40,7 @@ class DataSubjectRequestAdmin(PortalModelAdmin):
         "assignee",
         "received_at",
     ]
-    list_filter = ["status", "kind", DueFilter, StageFilter, "channel", "tenant"]
+    list_filter = ["status", "kind", DueFilter, StageFilter, "channel", TENANT_FILTER]
     list_select_related = ["tenant", "assignee"]
     search_fields = ["name", "email"]
     search_help_text = "A phone number in any format, #<id>, or the subject's name or email."
@@ -293,7 +297,7 @@ def _form_error(form: django_forms.Form, exc: BusinessRuleError) -> None:
 @admin.register(AccessPackage)
 class AccessPackageAdmin(ReadOnlyAdminMixin, PortalModelAdmin):
     list_display = ["__str__", "tenant", "status_badge", "size_bytes", "ready_at", "expires_at"]
-    list_filter = ["status", "tenant"]
+    list_filter = ["status", TENANT_FILTER]
     list_select_related = ["tenant"]
     fields = [
         "tenant",
@@ -319,6 +323,6 @@ class AccessPackageAdmin(ReadOnlyAdminMixin, PortalModelAdmin):
 @admin.register(CallRectification)
 class CallRectificationAdmin(ReadOnlyAdminMixin, PortalModelAdmin):
     list_display = ["__str__", "tenant", "request", "created_by", "created_at"]
-    list_filter = ["tenant"]
+    list_filter = [TENANT_FILTER]
     list_select_related = ["tenant", "created_by"]
     raw_id_fields = ["call", "request"]

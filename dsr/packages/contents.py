@@ -72,7 +72,7 @@ def _calls(request: DataSubjectRequest):
     )
 
 
-def _call_row(call: Call, rectifications: dict[int, list]) -> dict:
+def _call_row(call: Call, rectifications: dict[int, list], missing: set[int]) -> dict:
     recording = getattr(call, "recording", None)
     transcript = getattr(call, "transcript", None)
     return {
@@ -89,7 +89,8 @@ def _call_row(call: Call, rectifications: dict[int, list]) -> dict:
         "restricted": call.is_restricted,
         "recording": (
             {
-                "file": _recording_arcname(recording),
+                "file": None if call.pk in missing else _recording_arcname(recording),
+                "missing_from_storage": call.pk in missing,
                 "content_type": recording.content_type,
                 "size_bytes": recording.size_bytes,
                 "duration_seconds": recording.duration_seconds,
@@ -223,26 +224,40 @@ def letter_context(request: DataSubjectRequest) -> dict:
         }
         for access in _accesses(request)
     ]
+    consent_history = [
+        {
+            "at": timezone.localtime(event.occurred_at, tz),
+            "purpose": event.purpose.code,
+            "action": event.get_action_display(),
+            "basis": event.get_lawful_basis_display(),
+            "method": event.get_method_display(),
+            "notice": event.notice.version if event.notice_id else "",
+        }
+        for event in _consent_events(request)
+    ]
+    counts = {
+        "calls": calls.count(),
+        "recordings": selectors.subject_recordings(request).count(),
+        "transcripts": selectors.subject_transcripts(request).count(),
+        "consent_events": selectors.subject_consent_events(request).count(),
+        "consultations": len(consultations),
+    }
     return {
         "req": request,
         "tenant": tenant,
         "controller": tenant.legal_name or tenant.name,
         "received": timezone.localtime(request.received_at, tz),
+        "has_data": bool(counts["calls"] or counts["consent_events"]),
         "today": timezone.localtime(timezone.now(), tz),
         "numbers": selectors.request_numbers(request),
         "purposes": _purposes(request),
-        "counts": {
-            "calls": calls.count(),
-            "recordings": selectors.subject_recordings(request).count(),
-            "transcripts": selectors.subject_transcripts(request).count(),
-            "consent_events": selectors.subject_consent_events(request).count(),
-            "consultations": len(consultations),
-        },
+        "counts": counts,
         "retention": _retention_periods(request, categories),
         "consent_methods": consent_methods,
         "notice": notice,
         "authority": tenant.supervisory_authority,
         "consultations": consultations,
+        "consent_history": consent_history,
         "platform": settings.PLATFORM_NAME,
     }
 
@@ -251,7 +266,7 @@ def letter_context(request: DataSubjectRequest) -> dict:
 # The stream
 
 
-def _json_document(request: DataSubjectRequest) -> Iterator[bytes]:
+def _json_document(request: DataSubjectRequest, missing: set[int]) -> Iterator[bytes]:
     """data.json, written row by row."""
     head = {
         "request": {
@@ -270,7 +285,10 @@ def _json_document(request: DataSubjectRequest) -> Iterator[bytes]:
     yield _json_bytes(head)[:-2] + b",\n"
     rectifications = _rectifications(request)
     sections = [
-        ("calls", (_call_row(c, rectifications) for c in _calls(request).iterator(BATCH))),
+        (
+            "calls",
+            (_call_row(c, rectifications, missing) for c in _calls(request).iterator(BATCH)),
+        ),
         ("consent_history", (_consent_row(e) for e in _consent_events(request).iterator(BATCH))),
         ("recording_accesses", (_access_row(a) for a in _accesses(request).iterator(BATCH))),
     ]
@@ -347,18 +365,24 @@ class PackageWriter:
 
     def build(self) -> ZipStream:
         request = self.request
-        context = letter_context(request)
+        for recording in selectors.subject_recordings(request).order_by("call_id"):
+            if recording.file and self.storage.exists(recording.file.name):
+                self.recordings.append(recording)
+            else:
+                self.missing.append(
+                    {"call": recording.call_id, "what": "recording", "reason": "not in storage"}
+                )
+        missing = {item["call"] for item in self.missing}
+        context = {**letter_context(request), "missing": self.missing}
         for name in ("cover_letter.html", "cover_letter.txt"):
             letter = notifications.render_for_tenant(f"dsr/{name}", context, request.tenant)
             self.add(name, letter.encode())
-        self.add("data.json", _json_document(request))
+        self.add("data.json", _json_document(request, missing))
         rectifications = _rectifications(request)
+        calls = _calls(request).iterator(BATCH)
         self.add(
             "calls.csv",
-            _csv_document(
-                CALL_COLUMNS,
-                (_call_row(c, rectifications) for c in _calls(request).iterator(BATCH)),
-            ),
+            _csv_document(CALL_COLUMNS, (_call_row(c, rectifications, missing) for c in calls)),
         )
         self.add(
             "consent_history.csv",
@@ -374,19 +398,13 @@ class PackageWriter:
                 (_access_row(a) for a in _accesses(request).iterator(BATCH)),
             ),
         )
-        for recording in selectors.subject_recordings(request).order_by("call_id"):
-            if not recording.file or not self.storage.exists(recording.file.name):
-                self.missing.append(
-                    {"call": recording.call_id, "what": "recording", "reason": "not in storage"}
-                )
-                continue
+        for recording in self.recordings:
             # Audio is compressed already: stored as is, byte for byte.
             self.add(
                 _recording_arcname(recording),
                 read_chunks(self.storage, recording.file.name),
                 stored=True,
             )
-            self.recordings.append(recording)
         for transcript in selectors.subject_transcripts(request).order_by("call_id"):
             self.add(_transcript_arcname(transcript), _lazy_text(transcript.pk))
             self.transcripts.append(transcript)

@@ -259,16 +259,19 @@ def request_restriction_lift(*, request: DataSubjectRequest, by, reason: str) ->
     )
     for restriction in restrictions:
         processing_restriction_lift(restriction=restriction, reason=reason.strip())
+    calls = list(subject_calls(request).filter(is_restricted=True))
+    # A call stays restricted while the other party's number is restricted too.
+    numbers = {n for call in calls for n in (call.caller, call.callee)}
     still_restricted = set(
         ProcessingRestriction.objects.for_tenant(request.tenant_id)
-        .filter(kind=ProcessingRestriction.Kind.RESTRICTION, lifted_at__isnull=True)
+        .filter(
+            kind=ProcessingRestriction.Kind.RESTRICTION,
+            lifted_at__isnull=True,
+            number__in=numbers,
+        )
         .values_list("number", flat=True)
     )
-    calls = [
-        call
-        for call in subject_calls(request)
-        if call.caller not in still_restricted and call.callee not in still_restricted
-    ]
+    calls = [c for c in calls if not {c.caller, c.callee} & still_restricted]
     call_ids = _mark_calls_restricted(calls, False, by=by)
     request.restriction_lifted_at = timezone.now()
     save_request(request, by=by, reason="restriction lifted")

@@ -116,6 +116,8 @@ def check_package(content: bytes, subject, request_id: int) -> dict:
         when = subject.accesses[0].accessed_at.astimezone(subject.tenant.tzinfo)
         assert when.strftime("%Y-%m-%d %H:%M") in letter  # ...and date
         assert "agent-smith" not in letter and "Smith" not in letter  # ...never the staff
+        assert "Your consent history".upper() in letter.upper()
+        assert "Withdrawn" in letter and "Given" in letter
 
     # Nothing of any other subject or tenant, in any file.
     foreign_bytes = [_read_stored(r.file.name) for r in subject.foreign_recordings]

@@ -128,6 +128,7 @@ def test_support_sees_only_the_tenants_it_serves(client, support_user, tenant_a,
     client.force_login(support_user)
     listing = page(client, LIST)
     assert change_url(mine) in listing and change_url(foreign) not in listing
+    assert "Tenant B" not in listing  # not even in the tenant filter
     assert client.get(change_url(foreign)).status_code == 302  # "doesn't exist" redirect
     response = client.post(f"{LIST}{foreign.pk}/do/verify/", {"method": "callback"})
     assert response.status_code == 404

@@ -15,6 +15,7 @@ from dsr import packages, services
 from dsr.models import AccessPackage, DataSubjectRequest, PackageDownload
 from dsr.packages import contents
 from dsr.tasks import package_expire_due
+from portal.errors import NotPermitted
 from portal.models import WebhookDelivery
 from tests.dsr import flow
 from tests.dsr.conftest import SUBJECT, SUBJECT_2
@@ -73,9 +74,12 @@ def test_a_recording_missing_from_storage_makes_the_request_partially_completed(
     assert f"calls {subject.recordings[1].call_id}" in request.outcome
     archive = zipfile.ZipFile(default_storage.open(package.file.name))
     manifest = json.loads(archive.read("manifest.json"))
-    assert manifest["missing"] == [
-        {"call": subject.recordings[1].call_id, "what": "recording", "reason": "not in storage"}
-    ]
+    lost = subject.recordings[1].call_id
+    assert manifest["missing"] == [{"call": lost, "what": "recording", "reason": "not in storage"}]
+    letter = archive.read("cover_letter.txt").decode()
+    assert "NOT INCLUDED: 1 recording(s)" in letter and f"(call(s) {lost})" in letter
+    [row] = [c for c in json.loads(archive.read("data.json"))["calls"] if c["id"] == lost]
+    assert row["recording"]["file"] is None and row["recording"]["missing_from_storage"]
 
 
 def test_a_build_that_dies_half_way_leaves_nothing_and_can_run_again(
@@ -162,3 +166,34 @@ def test_package_lifetime_must_be_a_positive_number_of_days(tmp_path):
 
     result = start_django({"DEBUG": "1", "PACKAGE_TTL_DAYS": "0"}, tmp_path)
     assert result.returncode != 0 and "PACKAGE_TTL_DAYS must be at least 1" in result.stderr
+
+
+def test_a_subject_with_no_data_is_told_so(tenant_a, dpo_user):
+    request = DataSubjectRequestFactory(tenant=tenant_a, numbers=["+4917099999999"])
+    services.request_verify(request=request, by=dpo_user, method="callback")
+    services.request_approve(request=request, by=dpo_user)
+    package = packages.package_build(request_id=request.pk)
+    with default_storage.open(package.file.name) as handle:
+        letter = zipfile.ZipFile(handle).read("cover_letter.txt").decode()
+    assert "found no personal data about you" in letter
+    assert "We confirm that we process" not in letter
+    assert "(Art. 15(1)(h))" in letter
+
+
+def test_the_dpo_can_start_a_stuck_build_again(
+    subject, tenant_a, dpo_user, support_user, django_capture_on_commit_callbacks
+):
+    request = DataSubjectRequestFactory(tenant=tenant_a)
+    services.request_verify(request=request, by=dpo_user, method="callback")
+    services.request_approve(request=request, by=dpo_user)  # not run: no on-commit here
+    services.request_process(request=request, by=dpo_user)
+    stuck = AccessPackage.objects.create(tenant=tenant_a, request=request, build_token="dead")
+    with pytest.raises(NotPermitted):
+        services.request_package_rebuild(request=request, by=support_user)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.request_package_rebuild(request=request, by=dpo_user)
+    stuck.refresh_from_db()
+    assert stuck.status == "failed" and "Superseded" in stuck.error
+    request.refresh_from_db()
+    assert request.status == "completed"
+    assert request.packages.filter(status="ready").count() == 1
