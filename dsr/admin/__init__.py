@@ -23,7 +23,6 @@ from portal.access import visible_tenants
 from portal.admin import PortalModelAdmin, ReadOnlyAdminMixin, status_badge
 from portal.errors import BusinessRuleError
 
-
 # Only the tenants the user can see rows of (the plain filter would name every tenant).
 TENANT_FILTER = ("tenant", admin.RelatedOnlyFieldListFilter)
 

@@ -63,9 +63,12 @@ def actor_label(by, api_key: ApiKey | None = None) -> str:
     return "system"
 
 
-def require_perm(by, perm: str, what: str) -> None:
+def require_perm(by, perm: str, what: str, *, system_may: bool = True) -> None:
+    """``by`` must hold ``dsr.<perm>``; ``by=None`` (the system) only where ``system_may``."""
     if by is None:
-        return  # the system acting (a task); policy decisions are checked separately
+        if system_may:
+            return  # a task carrying out what a person or a policy decided
+        raise NotPermitted(f"Only a person can {what}.")
     if not by.has_perm(f"dsr.{perm}"):
         raise NotPermitted(f"You may not {what}: it needs the {perm} permission.")
 

@@ -27,7 +27,7 @@ from dsr.services.base import (
     transition,
 )
 from dsr.services.fulfilment import objection_apply, request_process, restriction_apply
-from portal.errors import BusinessRuleError, NotPermitted
+from portal.errors import BusinessRuleError
 
 
 @transaction.atomic
@@ -38,14 +38,14 @@ def request_approve(
     reasons: str = "",
     by_policy: bool = False,
 ) -> DataSubjectRequest:
-    """Approve a verified, confirmed request; fulfilment starts at once (see ``_fulfil``)."""
+    """Approve a verified, confirmed request — by a person with ``decide_request`` (and for
+    erasure ``approve_erasure`` and four-eyes), or by the tenant's automation policy.
+    Fulfilment starts at once (see ``_fulfil``)."""
     request = lock(request)
     if by_policy:
         setting = require_policy(request)
     else:
-        if by is None:
-            raise NotPermitted("A request is approved by a person or by the tenant's policy.")
-        require_perm(by, "decide_request", "approve a request")
+        require_perm(by, "decide_request", "approve a request", system_may=False)
         if request.kind == RequestKind.ERASURE:
             erasure.erasure_approval_check(request=request, by=by)
         setting = ""
@@ -102,7 +102,7 @@ def request_reject(
 ) -> DataSubjectRequest:
     """Refuse a request with the reasons; the refusal tells the subject of the right to
     complain to the supervisory authority and to a judicial remedy (Art. 12(4))."""
-    require_perm(by, "decide_request", "reject a request")
+    require_perm(by, "decide_request", "reject a request", system_may=False)
     request = lock(request)
     if ground not in RejectionGround.values:
         raise BusinessRuleError(f"Unknown ground {ground!r}.", field="ground")

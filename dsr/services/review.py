@@ -164,7 +164,7 @@ def request_extend(
 ) -> DataSubjectRequest:
     """Extend the deadline to ``months`` from receipt (at most three), while the first month
     runs, with the reasons; the subject is told (Art. 12(3))."""
-    require_perm(by, "decide_request", "extend a deadline")
+    require_perm(by, "decide_request", "extend a deadline", system_may=False)
     request = lock(request)
     refuse_closed(request, "be extended")
     if not (reason or "").strip():
