@@ -12,10 +12,11 @@ from datetime import timedelta
 
 import factory
 from django.contrib.auth import get_user_model
+from django.core.files.base import ContentFile
 from django.utils import timezone
 
 from breaches.models import BreachIncident, BreachNotification, BreachTenantImpact
-from calls.models import Call, FileDeletion, RecordingAccess, RetentionRule
+from calls.models import Call, FileDeletion, Recording, RecordingAccess, RetentionRule, Transcript
 from consent.models import (
     ConsentEvent,
     ConsentState,
@@ -25,6 +26,7 @@ from consent.models import (
     Purpose,
     SmsNotice,
 )
+from dsr.models import AccessPackage, CallRectification, DataSubjectRequest
 from portal import services
 from portal.models import ApiKey, Membership, Tenant, Webhook, WebhookDelivery
 
@@ -150,7 +152,8 @@ class PrivacyNoticeFactory(factory.django.DjangoModelFactory):
 
 
 class ConsentEventFactory(factory.Factory):
-    """Built through ``consent_give`` (so the current state is written too)."""
+    """Built through ``consent_give`` / ``consent_withdraw`` (so the current state is written
+    too); ``action="withdrawn"`` records a withdrawal."""
 
     class Meta:
         model = ConsentEvent
@@ -163,12 +166,14 @@ class ConsentEventFactory(factory.Factory):
     method = ConsentEvent.Method.IVR_KEYPRESS
     occurred_at = None
     source = ConsentEvent.Source.API
+    action = ConsentEvent.Action.GIVEN
 
     @classmethod
-    def _create(cls, model_class, *, notice, **kwargs):
-        from consent.services import consent_give
+    def _create(cls, model_class, *, notice, action, **kwargs):
+        from consent.services import consent_give, consent_withdraw
 
-        return consent_give(notice_version=notice.version, **kwargs)
+        record = consent_withdraw if action == ConsentEvent.Action.WITHDRAWN else consent_give
+        return record(notice_version=notice.version, **kwargs)
 
 
 MODEL_FACTORIES[ConsentEvent] = ConsentEventFactory
@@ -229,6 +234,40 @@ class CallFactory(factory.django.DjangoModelFactory):
     ended_at = factory.LazyAttribute(lambda c: c.started_at + timedelta(minutes=3))
     duration_seconds = 180
     category = "support"
+
+
+def _audio_bytes(seed: int, size: int = 4096) -> bytes:
+    block = hashlib.sha256(str(seed).encode()).digest()
+    return (block * (size // len(block) + 1))[:size]
+
+
+@registers(Recording)
+class RecordingFactory(factory.django.DjangoModelFactory):
+    """A recording whose file holds ``content`` (default: a few KB of distinct bytes)."""
+
+    class Meta:
+        model = Recording
+        exclude = ["content"]
+
+    tenant = factory.SubFactory(TenantFactory)
+    call = factory.SubFactory(CallFactory, tenant=factory.SelfAttribute("..tenant"))
+    content = factory.Sequence(_audio_bytes)
+    content_type = "audio/mpeg"
+    size_bytes = factory.LazyAttribute(lambda o: len(o.content))
+    sha256 = factory.LazyAttribute(lambda o: hashlib.sha256(o.content).hexdigest())
+    duration_seconds = 60
+    file = factory.LazyAttribute(lambda o: ContentFile(o.content, name="audio.mp3"))
+
+
+@registers(Transcript)
+class TranscriptFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Transcript
+
+    tenant = factory.SubFactory(TenantFactory)
+    call = factory.SubFactory(CallFactory, tenant=factory.SelfAttribute("..tenant"))
+    language = "de-DE"
+    text = factory.Sequence(lambda n: f"Guten Tag, hier spricht der Anrufer {n}.")
 
 
 @registers(RetentionRule)
@@ -319,3 +358,52 @@ class BreachNotificationFactory(factory.django.DjangoModelFactory):
     phase = BreachNotification.Phase.INITIAL
     subject = "Breach notice"
     content = "Notice content"
+
+
+# --- data-subject requests --------------------------------------------------------------------
+
+
+@registers(DataSubjectRequest)
+class DataSubjectRequestFactory(factory.Factory):
+    """Opens a request through the service (deadline, numbers, timeline and all)."""
+
+    class Meta:
+        model = DataSubjectRequest
+
+    tenant = factory.SubFactory(TenantFactory)
+    kind = "access"
+    numbers = factory.LazyFunction(lambda: ["+4915112345678"])
+    channel = "api"
+    name = "Erika Mustermann"
+    email = "erika@example.com"
+    details = ""
+    received_at = None
+    by = None
+
+    @classmethod
+    def _create(cls, model_class, **kwargs):
+        from dsr.services import request_open
+
+        return request_open(**kwargs)
+
+
+@registers(AccessPackage)
+class AccessPackageFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = AccessPackage
+
+    tenant = factory.SubFactory(TenantFactory)
+    request = factory.SubFactory(
+        DataSubjectRequestFactory, tenant=factory.SelfAttribute("..tenant")
+    )
+    status = "building"
+
+
+@registers(CallRectification)
+class CallRectificationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = CallRectification
+
+    tenant = factory.SubFactory(TenantFactory)
+    call = factory.SubFactory(CallFactory, tenant=factory.SelfAttribute("..tenant"))
+    statement = "The caller's name is spelled Meier, not Maier."
