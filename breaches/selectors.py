@@ -214,9 +214,9 @@ def with_tenant_notice_state(queryset: QuerySet, *, tenant: Tenant) -> QuerySet:
     """Annotate incidents with the tenant's side of them, in the same query (dashboard lists):
 
     ``notified_at`` — when the tenant was first told: its own 72 hours (Art. 33(1)) run from
-    its awareness, at the latest from then; ``latest_phase`` and ``last_notice_at`` — the most
-    recent notice it received; ``unacknowledged_notices`` — how many await its acknowledgement;
-    ``initial_acknowledged`` — whether the first notice has been acknowledged.
+    its awareness, at the latest from then; ``latest_phase`` — of the most recent notice it
+    received; ``unacknowledged_notices`` — how many await its acknowledgement;
+    ``initial_acknowledged`` — whether its initial notice has been acknowledged.
     """
     notices = tenant_notices(tenant).filter(incident=OuterRef("pk"))
     first = notices.order_by("sent_at", "id")
@@ -224,7 +224,6 @@ def with_tenant_notice_state(queryset: QuerySet, *, tenant: Tenant) -> QuerySet:
     return queryset.annotate(
         notified_at=Subquery(first.values("sent_at")[:1]),
         initial_acknowledged=~Exists(notices.filter(phase=Phase.INITIAL, acknowledged_at=None)),
-        last_notice_at=Subquery(latest.values("sent_at")[:1]),
         latest_phase=Subquery(latest.values("phase")[:1]),
         unacknowledged_notices=_count_of(notices.filter(acknowledged_at__isnull=True)),
     )
