@@ -5,11 +5,17 @@ from __future__ import annotations
 import uuid
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.timezone import now
 
 from portal.audit import audit_history
 from portal.models import TenantOwnedModel
+
+CATEGORY_VALIDATOR = RegexValidator(
+    r"^[a-z0-9][a-z0-9_-]*$", "Use lower-case letters, digits, '_' and '-', e.g. complaint."
+)
 
 
 def recording_key(instance: Recording, filename: str) -> str:
@@ -31,7 +37,10 @@ class Call(TenantOwnedModel):
     duration_seconds = models.PositiveIntegerField(null=True, blank=True)
     purposes = models.ManyToManyField("consent.Purpose", related_name="calls", blank=True)
     category = models.CharField(
-        max_length=50, blank=True, help_text="Retention category, e.g. complaint, sales."
+        max_length=50,
+        blank=True,
+        validators=[CATEGORY_VALIDATOR],
+        help_text="Retention category, e.g. complaint, sales.",
     )
     gate_flags = models.JSONField(
         default=list,
@@ -52,6 +61,9 @@ class Call(TenantOwnedModel):
                 fields=["tenant", "external_id"], name="call_unique_external_id"
             )
         ]
+        permissions = [
+            ("consult_recording", "Can play recordings and read transcripts (logged)"),
+        ]
         indexes = [
             models.Index(fields=["tenant", "caller"], name="call_tenant_caller"),
             models.Index(fields=["tenant", "callee"], name="call_tenant_callee"),
@@ -61,6 +73,11 @@ class Call(TenantOwnedModel):
 
     def __str__(self) -> str:
         return f"Call {self.external_id}"
+
+    @property
+    def subject_number(self) -> str:
+        """The data subject's number: the caller of an inbound call, the callee of an outbound."""
+        return self.caller if self.direction == self.Direction.INBOUND else self.callee
 
 
 class Recording(TenantOwnedModel):
@@ -130,7 +147,7 @@ class RecordingAccess(TenantOwnedModel):
 class RetentionRule(TenantOwnedModel):
     """Per tenant and category: storage limitation (max) and a legal obligation to keep (min)."""
 
-    category = models.CharField(max_length=50)
+    category = models.CharField(max_length=50, validators=[CATEGORY_VALIDATOR])
     max_age_days = models.PositiveIntegerField(
         null=True, blank=True, help_text="Erase calls older than this (Art. 5(1)(e))."
     )
@@ -152,3 +169,51 @@ class RetentionRule(TenantOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.category}: keep ≥{self.min_age_days or 0}d, ≤{self.max_age_days or '∞'}d"
+
+    def clean(self) -> None:
+        errors = {}
+        if self.max_age_days is not None and self.max_age_days < 1:
+            errors["max_age_days"] = "Keep calls at least one day, or leave it empty (no maximum)."
+        if (
+            self.min_age_days is not None
+            and self.max_age_days is not None
+            and self.min_age_days > self.max_age_days
+        ):
+            errors["min_age_days"] = "The minimum cannot be longer than the maximum."
+        if self.min_age_days and not (self.legal_reference or "").strip():
+            # A minimum is a legal obligation to keep (Art. 17(3)(b)): say which one.
+            errors["legal_reference"] = "Name the legal obligation behind the minimum."
+        if errors:
+            raise ValidationError(errors)
+
+
+class FileDeletion(TenantOwnedModel):
+    """A file to be removed from storage once the transaction that dropped its row commits.
+
+    Written in the same transaction as the deletion of the row, so a file is never forgotten:
+    if storage is down when the transaction commits, the periodic retry removes it later. The
+    completed row is the evidence that the file (every version of it) is gone.
+    """
+
+    storage_key = models.CharField(max_length=255)
+    reason = models.CharField(max_length=255)
+    requested_at = models.DateTimeField(default=now)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    versions_removed = models.PositiveIntegerField(default=0)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+
+    history = audit_history()
+
+    class Meta:
+        ordering = ["-requested_at"]
+        indexes = [
+            models.Index(
+                fields=["requested_at"],
+                condition=models.Q(completed_at__isnull=True),
+                name="file_deletion_pending",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Delete {self.storage_key}"

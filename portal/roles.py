@@ -20,6 +20,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *(f"{app}.view_*" for app in PROJECT_APPS),
         "calls.add_*",
         "calls.change_call",
+        "calls.consult_recording",  # playing and reading are logged with their purpose
         "dsr.add_datasubjectrequest",
         "dsr.change_datasubjectrequest",
         "dsr.verify_request",

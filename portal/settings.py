@@ -8,6 +8,7 @@ the error it raises, so a bad value fails at start-up with a message an operator
 
 from pathlib import Path
 
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 from portal.config import (
@@ -132,6 +133,21 @@ STATIC_ROOT = DATA_DIR / "static"
 MEDIA_ROOT = DATA_DIR / "media"
 MEDIA_URL = "media/"
 STORAGES = env_storages(media_root=MEDIA_ROOT)
+# Call recordings: upload size limit, and the content types accepted (anything else is a 415).
+RECORDING_MAX_BYTES = env_int("RECORDING_MAX_BYTES", 200 * 1024 * 1024)
+RECORDING_CONTENT_TYPES = env_list(
+    "RECORDING_CONTENT_TYPES",
+    [
+        "audio/wav",
+        "audio/x-wav",
+        "audio/mpeg",
+        "audio/ogg",
+        "audio/opus",
+        "audio/flac",
+        "audio/webm",
+        "audio/mp4",
+    ],
+)
 
 # Celery: with no broker configured, tasks run in-process (eagerly) so the laptop setup needs
 # no services. Separate workers and beat are used as soon as CELERY_BROKER_URL is set.
@@ -149,6 +165,14 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE: dict = {
     "webhook-retry-due": {"task": "portal.tasks.webhook_retry_due", "schedule": 60.0},
     "breach-notices-sweep": {"task": "breaches.tasks.breach_notices_sweep", "schedule": 300.0},
+    "calls-retention-sweep": {
+        "task": "calls.tasks.retention_sweep",
+        "schedule": crontab(hour=2, minute=15),  # daily, at night (UTC)
+    },
+    "calls-file-deletions-retry": {
+        "task": "calls.tasks.file_deletions_retry",
+        "schedule": 600.0,
+    },
 }
 WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 7)
 WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 10)
@@ -209,7 +233,7 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
-    "ENUM_NAME_OVERRIDES": {},
+    "ENUM_NAME_OVERRIDES": {"LawfulBasisEnum": "consent.models.LawfulBasis"},
 }
 
 # History is evidence: never revert an object to an old version from the admin (it could also

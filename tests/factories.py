@@ -7,9 +7,24 @@ and fails if a model reachable by URL has no factory here.
 
 from __future__ import annotations
 
+import hashlib
+from datetime import timedelta
+
 import factory
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
+from breaches.models import BreachIncident, BreachNotification, BreachTenantImpact
+from calls.models import Call, FileDeletion, RecordingAccess, RetentionRule
+from consent.models import (
+    ConsentEvent,
+    ConsentState,
+    LawfulBasis,
+    PrivacyNotice,
+    ProcessingRestriction,
+    Purpose,
+    SmsNotice,
+)
 from portal import services
 from portal.models import ApiKey, Membership, Tenant, Webhook, WebhookDelivery
 
@@ -105,14 +120,102 @@ class WebhookDeliveryFactory(factory.django.DjangoModelFactory):
     payload = factory.LazyFunction(lambda: {"message": "hello"})
 
 
-# --- calls (minimal; the calls app's own factories may extend it) ---
-
-from django.utils import timezone  # noqa: E402
-
-from breaches.models import BreachIncident, BreachNotification, BreachTenantImpact  # noqa: E402
-from calls.models import Call  # noqa: E402
+# --- consent purposes and calls ------------------------------------------------------------
 
 
+@registers(Purpose)
+class PurposeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Purpose
+        django_get_or_create = ("tenant", "code")
+
+    tenant = factory.SubFactory(TenantFactory)
+    code = factory.Sequence(lambda n: f"purpose_{n}")
+    description = factory.LazyAttribute(lambda p: f"Processing for {p.code}.")
+    default_lawful_basis = LawfulBasis.CONTRACT
+
+
+@registers(PrivacyNotice)
+class PrivacyNoticeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = PrivacyNotice
+        django_get_or_create = ("tenant", "version")
+
+    tenant = factory.SubFactory(TenantFactory)
+    version = factory.Sequence(lambda n: f"{n + 1}.0")
+    url = factory.LazyAttribute(lambda n: f"https://privacy.example.com/v{n.version}")
+    text = factory.LazyAttribute(lambda n: f"Privacy notice, version {n.version}.")
+    text_sha256 = factory.LazyAttribute(lambda n: hashlib.sha256(n.text.encode()).hexdigest())
+    effective_from = factory.LazyFunction(lambda: timezone.now() - timedelta(days=365))
+
+
+class ConsentEventFactory(factory.Factory):
+    """Built through ``consent_give`` (so the current state is written too)."""
+
+    class Meta:
+        model = ConsentEvent
+
+    tenant = factory.SubFactory(TenantFactory)
+    number = factory.Sequence(lambda n: f"+49301234{n:04d}")
+    purpose = factory.SubFactory(PurposeFactory, tenant=factory.SelfAttribute("..tenant"))
+    notice = factory.SubFactory(PrivacyNoticeFactory, tenant=factory.SelfAttribute("..tenant"))
+    lawful_basis = LawfulBasis.CONSENT
+    method = ConsentEvent.Method.IVR_KEYPRESS
+    occurred_at = None
+    source = ConsentEvent.Source.API
+
+    @classmethod
+    def _create(cls, model_class, *, notice, **kwargs):
+        from consent.services import consent_give
+
+        return consent_give(notice_version=notice.version, **kwargs)
+
+
+MODEL_FACTORIES[ConsentEvent] = ConsentEventFactory
+
+
+class ConsentStateFactory(factory.Factory):
+    """The current state written by a ledger event (the state table has no other writer)."""
+
+    class Meta:
+        model = ConsentState
+
+    tenant = factory.SubFactory(TenantFactory)
+
+    @classmethod
+    def _create(cls, model_class, *, tenant, **kwargs):
+        event = ConsentEventFactory(tenant=tenant, **kwargs)
+        return ConsentState.objects.get(event=event)
+
+
+MODEL_FACTORIES[ConsentState] = ConsentStateFactory
+
+
+@registers(ProcessingRestriction)
+class ProcessingRestrictionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ProcessingRestriction
+
+    tenant = factory.SubFactory(TenantFactory)
+    number = factory.Sequence(lambda n: f"+49301239{n:04d}")
+    kind = ProcessingRestriction.Kind.RESTRICTION
+    reason = "Accuracy contested (Art. 18(1)(a))."
+
+
+@registers(SmsNotice)
+class SmsNoticeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SmsNotice
+
+    tenant = factory.SubFactory(TenantFactory)
+    number = factory.Sequence(lambda n: f"+49301238{n:04d}")
+    purpose = factory.SubFactory(PurposeFactory, tenant=factory.SelfAttribute("..tenant"))
+    notice = factory.SubFactory(PrivacyNoticeFactory, tenant=factory.SelfAttribute("..tenant"))
+    message_id = factory.Sequence(lambda n: f"msg-{n}")
+    text = "Notice"
+
+
+@registers(Call)
 class CallFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Call
@@ -120,9 +223,46 @@ class CallFactory(factory.django.DjangoModelFactory):
     tenant = factory.SubFactory(TenantFactory)
     external_id = factory.Sequence(lambda n: f"call-{n}")
     direction = Call.Direction.INBOUND
-    caller = factory.Sequence(lambda n: f"+4915{n:09d}")
-    callee = "+4930123456"
-    started_at = factory.LazyFunction(timezone.now)
+    caller = factory.Sequence(lambda n: f"+49301{n % 1000000:06d}")
+    callee = "+49301234560"
+    started_at = factory.LazyFunction(lambda: timezone.now() - timedelta(days=1))
+    ended_at = factory.LazyAttribute(lambda c: c.started_at + timedelta(minutes=3))
+    duration_seconds = 180
+    category = "support"
+
+
+@registers(RetentionRule)
+class RetentionRuleFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = RetentionRule
+
+    tenant = factory.SubFactory(TenantFactory)
+    category = factory.Sequence(lambda n: f"category-{n}")
+    max_age_days = 365
+    min_age_days = None
+    legal_reference = ""
+
+
+@registers(RecordingAccess)
+class RecordingAccessFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = RecordingAccess
+
+    tenant = factory.SubFactory(TenantFactory)
+    call = factory.SubFactory(CallFactory, tenant=factory.SelfAttribute("..tenant"))
+    what = RecordingAccess.What.RECORDING
+    how = RecordingAccess.How.PLAYBACK
+    purpose = "Quality review"
+
+
+@registers(FileDeletion)
+class FileDeletionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = FileDeletion
+
+    tenant = factory.SubFactory(TenantFactory)
+    storage_key = factory.Sequence(lambda n: f"tenants/0/recordings/{n:032x}")
+    reason = "test"
 
 
 # --- breaches ---

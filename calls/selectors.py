@@ -1,0 +1,105 @@
+"""Reads for calls: search by number in any format, filters, the access log, retention rules.
+
+The API, the admin, the dashboard and the data-subject-request work read through these, so a
+number is matched the same way everywhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from django.core.exceptions import ObjectDoesNotExist
+from django.db.models import Q, QuerySet
+
+from calls.models import Call, RecordingAccess, RetentionRule
+from portal.models import Tenant
+from portal.numbers import normalize_number
+
+RulesIndex = dict[tuple[int, str], RetentionRule]
+
+
+def call_media(call: Call, name: str):
+    """A call's ``recording`` or ``transcript``, or None when it has none."""
+    try:
+        return getattr(call, name)
+    except ObjectDoesNotExist:
+        return None
+
+
+def calls_with_details(queryset: QuerySet[Call]) -> QuerySet[Call]:
+    """Everything a list shows, in a fixed number of queries (no N+1)."""
+    return queryset.select_related("tenant", "recording", "transcript").prefetch_related("purposes")
+
+
+def _matching_numbers(queryset: QuerySet[Call], numbers: list[str]) -> QuerySet[Call]:
+    # Two indexed equality lookups (tenant, caller) and (tenant, callee), OR-ed.
+    return queryset.filter(Q(caller__in=numbers) | Q(callee__in=numbers))
+
+
+def call_list(
+    *,
+    tenant: Tenant,
+    number: str | None = None,
+    started_after: datetime | None = None,
+    started_before: datetime | None = None,
+    purpose: str | None = None,
+    category: str | None = None,
+    direction: str | None = None,
+) -> QuerySet[Call]:
+    """A tenant's calls, newest first, filtered.
+
+    ``number`` may be written in any format ("+49 30 1234567", "030 1234567",
+    "0049301234567"): it is normalised in the tenant's country and matched exactly against
+    caller or callee. An unreadable number is a ``BusinessRuleError`` naming ``number``.
+    ``started_after`` is inclusive, ``started_before`` exclusive.
+    """
+    queryset = Call.objects.for_tenant(tenant)
+    if number:
+        e164 = normalize_number(number, country=tenant.country, field="number")
+        queryset = _matching_numbers(queryset, [e164])
+    if started_after is not None:
+        queryset = queryset.filter(started_at__gte=started_after)
+    if started_before is not None:
+        queryset = queryset.filter(started_at__lt=started_before)
+    if purpose:
+        queryset = queryset.filter(purposes__code=purpose)
+    if category is not None:
+        queryset = queryset.filter(category=category)
+    if direction:
+        queryset = queryset.filter(direction=direction)
+    return calls_with_details(queryset).order_by("-started_at", "-id")
+
+
+def calls_for_numbers(*, tenant: Tenant, numbers: Iterable[str]) -> QuerySet[Call]:
+    """The tenant's calls where caller or callee is one of ``numbers`` (E.164)."""
+    numbers = sorted(set(numbers))
+    if not numbers:
+        return Call.objects.none()
+    return calls_with_details(_matching_numbers(Call.objects.for_tenant(tenant), numbers))
+
+
+def recording_accesses_for_calls(
+    *, tenant: Tenant, call_ids: Iterable[int]
+) -> QuerySet[RecordingAccess]:
+    """Every consultation of these calls' recordings and transcripts, newest first."""
+    return (
+        RecordingAccess.objects.for_tenant(tenant)
+        .filter(call_id__in=list(call_ids))
+        .select_related("user", "api_key")
+        .order_by("-accessed_at", "-id")
+    )
+
+
+def retention_rules_index(*, tenant_ids: Iterable[int] | None = None) -> RulesIndex:
+    """Rules keyed by (tenant id, category), to check many calls without a query each."""
+    queryset = RetentionRule.objects.all()
+    if tenant_ids is not None:
+        queryset = queryset.filter(tenant_id__in=list(tenant_ids))
+    return {(rule.tenant_id, rule.category): rule for rule in queryset}
+
+
+def retention_rule_for(call: Call, *, rules: RulesIndex | None = None) -> RetentionRule | None:
+    if rules is not None:
+        return rules.get((call.tenant_id, call.category))
+    return RetentionRule.objects.filter(tenant_id=call.tenant_id, category=call.category).first()
