@@ -111,7 +111,7 @@ class CallAdmin(PortalModelAdmin):
         "transcript_details",
     ]
     readonly_fields = fields
-    actions = ["delete_calls"]
+    actions = ["delete_calls", "place_legal_hold"]
     change_form_template = "admin/calls/call/change_form.html"
 
     def get_queryset(self, request):
@@ -357,6 +357,17 @@ class CallAdmin(PortalModelAdmin):
         if refused:
             return HttpResponseRedirect(self._change_url(call.pk))
         return HttpResponseRedirect(reverse("admin:calls_call_changelist"))
+
+    # --- legal holds (dsr.holds): placed on selected calls, after a confirmation page --------
+
+    def has_hold_permission(self, request):
+        return request.user.has_perm("dsr.add_legalhold")
+
+    @admin.action(description="Place a legal hold on the selected calls…", permissions=["hold"])
+    def place_legal_hold(self, request, queryset):
+        from dsr.admin.holds import place_hold_on_calls
+
+        return place_hold_on_calls(self, request, queryset)
 
     def delete_model(self, request, obj):  # any other path the admin might take
         services.call_delete(call=obj, reason="deleted in the admin", source="admin")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from django.core.files import File
@@ -165,3 +166,59 @@ def stored_file_versions(name: str, *, storage: Storage | None = None) -> int:
         entries = [*page.get("Versions", []), *page.get("DeleteMarkers", [])]
         count += sum(1 for entry in entries if entry["Key"] == key)
     return count
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    """One object (or one version, or delete marker) found in storage under a prefix."""
+
+    key: str
+    version_id: str = ""
+    is_delete_marker: bool = False
+    metadata: tuple[tuple[str, str], ...] = ()
+
+
+def stored_objects(
+    prefix: str, *, storage: Storage | None = None, with_metadata: bool = True
+) -> Iterator[StoredObject]:
+    """Everything stored under ``prefix``: on S3 every version and delete marker, with the
+    user metadata and content headers of each version (``with_metadata``: one HEAD request per
+    version); on local storage every file (its name is all there is)."""
+    storage = storage or default_storage
+    s3 = _s3_parts(storage)
+    if s3 is None:
+        yield from _local_objects(storage, prefix)
+        return
+    client, bucket, normalize = s3
+    base = normalize(prefix)
+    for page in client.get_paginator("list_object_versions").paginate(Bucket=bucket, Prefix=base):
+        for marker in page.get("DeleteMarkers", []):
+            yield StoredObject(marker["Key"], marker["VersionId"], is_delete_marker=True)
+        for version in page.get("Versions", []):
+            metadata: tuple[tuple[str, str], ...] = ()
+            if with_metadata:
+                head = client.head_object(
+                    Bucket=bucket, Key=version["Key"], VersionId=version["VersionId"]
+                )
+                pairs = [(f"x-amz-meta-{k}", str(v)) for k, v in head.get("Metadata", {}).items()]
+                pairs += [
+                    (name, str(head[name]))
+                    for name in ("ContentDisposition", "ContentType", "ContentEncoding")
+                    if head.get(name)
+                ]
+                metadata = tuple(pairs)
+            yield StoredObject(version["Key"], version["VersionId"], metadata=metadata)
+
+
+def _local_objects(storage: Storage, prefix: str) -> Iterator[StoredObject]:
+    directory = prefix.rstrip("/")
+    try:
+        if not storage.exists(directory):
+            return
+        directories, files = storage.listdir(directory)
+    except (NotImplementedError, FileNotFoundError):
+        return
+    for name in files:
+        yield StoredObject(f"{directory}/{name}")
+    for name in directories:
+        yield from _local_objects(storage, f"{directory}/{name}/")

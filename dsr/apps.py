@@ -12,3 +12,4 @@ class DsrConfig(AppConfig):
 
         notifications.register_events()
         portal_workqueues.register(workqueues.request_queues)
+        portal_workqueues.register(workqueues.erasure_queues)

@@ -421,3 +421,318 @@ class CallRectification(TenantOwnedModel):
 
     def __str__(self) -> str:
         return f"Rectification of call {self.call_id}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Legal holds and erasure (Art. 17)
+
+
+class ErasureGround(models.TextChoices):
+    """The exceptions of Art. 17(3) that let data be kept despite an erasure request."""
+
+    EXPRESSION = "art_17_3_a", "Art. 17(3)(a): freedom of expression and information"
+    LEGAL_OBLIGATION = "art_17_3_b", "Art. 17(3)(b): compliance with a legal obligation"
+    PUBLIC_HEALTH = "art_17_3_c", "Art. 17(3)(c): public interest in public health"
+    ARCHIVING = "art_17_3_d", "Art. 17(3)(d): archiving, research or statistics"
+    LEGAL_CLAIMS = "art_17_3_e", "Art. 17(3)(e): establishment, exercise or defence of legal claims"
+
+
+class LegalHold(TenantOwnedModel):
+    """Data that must be kept whatever else asks for its deletion, until released or expired.
+
+    The scope is one of: specific calls (``call_links``), every call with one of a subject's
+    numbers (``numbers``, including calls that arrive later), or every call of the tenant that
+    started in a period. ``dsr.holds`` answers whether a call is held at a moment;
+    ``calls.services.call_deletion_blockers`` asks it before any deletion.
+    """
+
+    class Category(models.TextChoices):
+        LITIGATION = "litigation", "Litigation"
+        STATUTE_OF_LIMITATIONS = "statute_of_limitations", "Statute of limitations"
+        REGULATOR = "regulator", "Regulator's request or order"
+        OTHER = "other", "Other (the ground is named)"
+
+    class Scope(models.TextChoices):
+        CALLS = "calls", "Specific calls"
+        NUMBERS = "numbers", "Every call with a subject's numbers"
+        PERIOD = "period", "The tenant's calls in a period"
+
+    reason_category = models.CharField(max_length=24, choices=Category.choices)
+    legal_ground = models.CharField(
+        max_length=12,
+        choices=ErasureGround.choices,
+        help_text="The Art. 17(3) exception the hold relies on.",
+    )
+    reason = models.TextField(
+        help_text="Why the data is kept (case, authority, claim). Name no phone numbers here: "
+        "use the numbers scope."
+    )
+    scope = models.CharField(max_length=8, choices=Scope.choices)
+    period_from = models.DateTimeField(null=True, blank=True)
+    period_to = models.DateTimeField(null=True, blank=True, help_text="Empty: no end.")
+    starts_at = models.DateTimeField(default=now)
+    expires_at = models.DateTimeField(null=True, blank=True, help_text="Empty: until released.")
+    applied_at = models.DateTimeField(default=now, editable=False)
+    applied_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    applied_by_api_key = models.ForeignKey(
+        "portal.ApiKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    released_at = models.DateTimeField(null=True, blank=True)
+    released_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    released_by_api_key = models.ForeignKey(
+        "portal.ApiKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    release_reason = models.TextField(blank=True)
+
+    history = audit_history()
+
+    class Meta:
+        ordering = ["-applied_at", "-id"]
+        indexes = [
+            models.Index(fields=["tenant", "released_at", "expires_at"], name="hold_tenant_state"),
+            models.Index(fields=["released_at", "expires_at"], name="hold_state"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Legal hold #{self.pk} ({self.get_reason_category_display().lower()})"
+
+    def is_active(self, at: datetime | None = None) -> bool:
+        at = at or now()
+        return (
+            self.starts_at <= at
+            and (self.expires_at is None or self.expires_at > at)
+            and (self.released_at is None or self.released_at > at)
+        )
+
+    def state(self, at: datetime | None = None) -> str:
+        at = at or now()
+        if self.released_at is not None and self.released_at <= at:
+            return "released"
+        if self.expires_at is not None and self.expires_at <= at:
+            return "expired"
+        if self.starts_at > at:
+            return "scheduled"
+        return "active"
+
+    @property
+    def explanation(self) -> str:
+        """Why a held item is kept, as the tenant can pass it on to the subject."""
+        text = (
+            f"Kept under legal hold #{self.pk} ({self.get_reason_category_display().lower()}): "
+            f"{self.reason.strip()} — {self.get_legal_ground_display()}"
+        )
+        if self.expires_at:
+            text += f"; the hold ends on {self.expires_at:%Y-%m-%d} unless extended"
+        else:
+            text += "; the hold has no end date and lasts until it is released"
+        return text + "."
+
+
+class LegalHoldCall(TenantOwnedModel):
+    """A call named by a hold. Keeps the call's id after the call itself is erased (no database
+    constraint), so the hold still shows what it covered."""
+
+    hold = models.ForeignKey(LegalHold, on_delete=models.CASCADE, related_name="call_links")
+    call = models.ForeignKey(
+        "calls.Call",
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+    )
+
+    history = audit_history()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["hold", "call"], name="hold_call_unique"),
+        ]
+        indexes = [models.Index(fields=["tenant", "call"], name="hold_call_lookup")]
+
+    def __str__(self) -> str:
+        return f"Call {self.call_id} under hold #{self.hold_id}"
+
+
+class LegalHoldNumber(TenantOwnedModel):
+    """A subject's number (E.164) named by a hold. Erased once the hold ends and the subject's
+    erasure reaches it."""
+
+    hold = models.ForeignKey(LegalHold, on_delete=models.CASCADE, related_name="numbers")
+    number = models.CharField(max_length=20, help_text="E.164")
+
+    history = audit_history()
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["hold", "number"], name="hold_number_unique"),
+        ]
+        indexes = [models.Index(fields=["tenant", "number"], name="hold_number_lookup")]
+
+    def __str__(self) -> str:
+        return f"Number under hold #{self.hold_id}"
+
+
+class ErasureItem(TenantOwnedModel):
+    """One thing an erasure request erases or defers, with why and when.
+
+    ``object_id`` names the object in its own table (a call, a subject number row of the
+    request, a hold's number row, another request); the item stays after the object is gone:
+    it is the request's record of what was erased.
+    """
+
+    class Kind(models.TextChoices):
+        CALL = "call", "Call (recording, transcript, access log, statements)"
+        NUMBER = "number", "Subject number (consent ledger, restrictions, SMS notices)"
+        HOLD_NUMBER = "hold_number", "A legal hold's copy of the number"
+        REQUEST = "request", "Another request of the subject (its copy of the data)"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        ERASED = "erased", "Erased"
+        DEFERRED = "deferred", "Deferred"
+
+    request = models.ForeignKey(
+        DataSubjectRequest, on_delete=models.PROTECT, related_name="erasure_items"
+    )
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    object_id = models.PositiveBigIntegerField()
+    label = models.CharField(max_length=200, help_text="What it is, without personal data.")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    blocker = models.CharField(
+        max_length=24, blank=True, help_text="Why it is deferred (legal_hold, min_retention, …)."
+    )
+    reason = models.TextField(blank=True, help_text="The explanation the tenant can pass on.")
+    legal_ground = models.CharField(max_length=12, choices=ErasureGround.choices, blank=True)
+    release_expected_at = models.DateTimeField(null=True, blank=True)
+    holds = models.JSONField(
+        default=list, blank=True, help_text="Ids of the legal holds that keep it (when held)."
+    )
+    discovered_at = models.DateTimeField(default=now)
+    deferred_at = models.DateTimeField(null=True, blank=True)
+    erased_at = models.DateTimeField(null=True, blank=True)
+    step = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="The erasure run that erased it (1 at approval, then 2…)."
+    )
+    counts = models.JSONField(default=dict, blank=True, help_text="Rows and files erased, by kind.")
+    storage_key_hashes = models.JSONField(
+        default=list, blank=True, help_text="SHA-256 of each storage key removed (every version)."
+    )
+    file_deletions = models.JSONField(
+        default=list, blank=True, help_text="Ids of the file removals (calls.FileDeletion)."
+    )
+    announced_at = models.DateTimeField(
+        null=True, blank=True, help_text="When recipients were told (Art. 19 webhook)."
+    )
+
+    history = audit_history()
+
+    class Meta:
+        ordering = ["kind", "object_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["request", "kind", "object_id"], name="erasure_item_unique"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["status", "request"], name="erasure_item_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.label} ({self.status})"
+
+
+class ErasureRun(TenantOwnedModel):
+    """The erasure work of one request: progress (for resuming), and the residual-data scan."""
+
+    class State(models.TextChoices):
+        RUNNING = "running", "Running"
+        RESIDUAL_DATA = "residual_data", "Blocked: residual data found"
+        WAITING = "waiting", "Waiting for deferred items"
+        DONE = "done", "Done"
+
+    request = models.OneToOneField(
+        DataSubjectRequest, on_delete=models.PROTECT, related_name="erasure_run"
+    )
+    state = models.CharField(max_length=16, choices=State.choices, default=State.RUNNING)
+    started_at = models.DateTimeField(default=now)
+    progress_at = models.DateTimeField(
+        default=now, help_text="Last sign of life of the work (a stalled run is resumed)."
+    )
+    attempts = models.PositiveIntegerField(default=0, help_text="Times the work was started.")
+    steps = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    scan_at = models.DateTimeField(null=True, blank=True)
+    scan_clean = models.BooleanField(null=True, blank=True)
+    scan_findings = models.JSONField(
+        default=list, blank=True, help_text="Rows and objects still holding the numbers."
+    )
+    scan_summary = models.JSONField(default=dict, blank=True)
+
+    history = audit_history()
+
+    class Meta:
+        indexes = [models.Index(fields=["state", "progress_at"], name="erasure_run_progress")]
+
+    def __str__(self) -> str:
+        return f"Erasure of request #{self.request_id} ({self.state})"
+
+
+class ErasureCertificate(TenantOwnedModel):
+    """A version of the request's erasure certificate, as issued (its SHA-256 is recorded in the
+    request's timeline and history)."""
+
+    request = models.ForeignKey(
+        DataSubjectRequest, on_delete=models.PROTECT, related_name="erasure_certificates"
+    )
+    version = models.PositiveSmallIntegerField()
+    issued_at = models.DateTimeField(default=now)
+    content = models.JSONField()
+    sha256 = models.CharField(max_length=64)
+
+    history = audit_history()
+
+    class Meta:
+        ordering = ["-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["request", "version"], name="certificate_version")
+        ]
+
+    def __str__(self) -> str:
+        return f"Erasure certificate v{self.version} of request #{self.request_id}"
+
+
+class Tombstone(TenantOwnedModel):
+    """Proof that a number was erased, without the number: a keyed hash (HMAC-SHA256 with
+    TOMBSTONE_KEY, ``portal.redaction.number_fingerprint``). Recognises the number again after a
+    backup restore (``reapply_erasures``)."""
+
+    fingerprint = models.CharField(max_length=64)
+    request = models.ForeignKey(
+        DataSubjectRequest,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="tombstones",
+    )
+    request_ref = models.PositiveBigIntegerField(
+        help_text="The request's id, kept even where the request row is missing (a restore)."
+    )
+    erased_at = models.DateTimeField(default=now)
+
+    history = audit_history()
+
+    class Meta:
+        ordering = ["erased_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "fingerprint", "request_ref"], name="tombstone_unique"
+            )
+        ]
+        indexes = [models.Index(fields=["tenant", "fingerprint"], name="tombstone_lookup")]
+
+    def __str__(self) -> str:
+        return f"Tombstone {self.fingerprint[:12]}… (request #{self.request_ref})"

@@ -33,6 +33,8 @@ EVENTS = {
     "(pass it on to every recipient of those calls).",
     "request.restricted": "Art. 19: processing of the calls named is restricted (stored only).",
     "request.restriction_lifted": "Art. 19: the restriction of the calls named was lifted.",
+    "request.erased": "Art. 19: the calls named were erased under an erasure request (ids "
+    "only): erase every copy you passed on.",
 }
 
 

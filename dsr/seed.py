@@ -1,7 +1,13 @@
 """Demo requests in every status (run by ``manage.py seed_demo`` after portal, calls, consent).
 
-Idempotent: each demo request carries a marker in its details and is created once. Dates are
+Idempotent: each demo request carries a marker in its details and is created once; an erased
+subject is recognised by its tombstone (a closed erasure request keeps no details). Dates are
 relative to today, so there is always one overdue request and one with an extended deadline.
+
+``approved`` lasts only until the background work starts (an access package is built, an
+erasure carried out): the demo shows what follows instead — a completed erasure with its
+certificate, and an erasure left ``partially_completed`` because one of the subject's calls is
+under a legal hold (statute of limitations for a complaint).
 """
 
 from __future__ import annotations
@@ -19,13 +25,18 @@ from calls.models import Call, Recording, RetentionRule, Transcript
 from consent.models import ConsentEvent, PrivacyNotice, Purpose
 from consent.services import consent_give
 from dsr import services
-from dsr.models import DataSubjectRequest
+from dsr.holds import hold_apply
+from dsr.models import DataSubjectRequest, LegalHold, Tombstone
 from portal.models import Tenant
+from portal.redaction import number_fingerprint
 
 # Demo callers (fictional numbers from the ranges reserved for drama/documentation).
 ACME_CALLER = "+4915790000001"
 ACME_CALLER_2 = "+4915790000002"
 ACME_LINE = "+493012345000"
+ACME_ERASED = "+4915790000004"  # a subject erased completely
+ACME_HELD = "+4915790000003"  # a subject one of whose calls is under a legal hold
+HOLD_MARKER = "[demo:hold]"
 GLOBEX_CALLER = "+353850000001"
 
 
@@ -86,24 +97,31 @@ def _demo_data(tenant) -> None:
     _demo_call(tenant, "demo-dsr-2", ACME_CALLER, days_ago=12)
     _demo_call(tenant, "demo-dsr-3", ACME_CALLER_2, days_ago=8, store_file=False)
     call.purposes.add(quality, marketing)
-    if not ConsentEvent.objects.filter(tenant=tenant, number=ACME_CALLER).exists():
-        notice = (
-            PrivacyNotice.objects.for_tenant(tenant)
-            .filter(effective_from__lte=call.started_at)
-            .order_by("-effective_from")
-            .first()
-        )
-        consent_give(
-            tenant=tenant,
-            number=ACME_CALLER,
-            purpose=marketing,
-            lawful_basis="consent",
-            method="ivr_keypress",
-            notice_version=notice.version,
-            evidence={"call_id": call.pk},
-            occurred_at=call.started_at,
-            source="api",
-        )
+    _demo_consent(tenant, ACME_CALLER, call)
+
+
+def _demo_consent(tenant, number: str, call) -> None:
+    """The subject's consent to marketing, given on the call (the ledger's evidence)."""
+    if ConsentEvent.objects.filter(tenant=tenant, number=number).exists():
+        return
+    marketing = Purpose.objects.for_tenant(tenant).get(code="marketing")
+    notice = (
+        PrivacyNotice.objects.for_tenant(tenant)
+        .filter(effective_from__lte=call.started_at)
+        .order_by("-effective_from")
+        .first()
+    )
+    consent_give(
+        tenant=tenant,
+        number=number,
+        purpose=marketing,
+        lawful_basis="consent",
+        method="ivr_keypress",
+        notice_version=notice.version,
+        evidence={"call_id": call.pk},
+        occurred_at=call.started_at,
+        source="api",
+    )
 
 
 def _open(tenant, key, *, days_ago=0, **kwargs) -> DataSubjectRequest | None:
@@ -119,6 +137,45 @@ def _open(tenant, key, *, days_ago=0, **kwargs) -> DataSubjectRequest | None:
         received_at=timezone.now() - timedelta(days=days_ago, hours=2),
         **kwargs,
     )
+
+
+def _erased(tenant, number: str) -> bool:
+    return Tombstone.objects.filter(tenant=tenant, fingerprint=number_fingerprint(number)).exists()
+
+
+def _erasure_demos(acme, *, dpo, support) -> None:
+    """A completed erasure, and one partially completed because a call is held."""
+    if not _erased(acme, ACME_ERASED) and not _marked(acme, "erasure-completed"):
+        _demo_call(acme, "demo-erase-1", ACME_ERASED, days_ago=40)
+        _demo_consent(acme, ACME_ERASED, _demo_call(acme, "demo-erase-2", ACME_ERASED, days_ago=9))
+        request = _open(
+            acme, "erasure-completed", days_ago=3, kind="erasure", numbers=[ACME_ERASED]
+        )
+        _verify(request, support)
+        services.request_approve(request=request, by=dpo, reasons="Nothing obliges us to keep it.")
+    if LegalHold.objects.filter(tenant=acme, reason__startswith=HOLD_MARKER).exists():
+        return
+    held = _demo_call(acme, "demo-held-complaint", ACME_HELD, days_ago=200, category="complaint")
+    _demo_consent(acme, ACME_HELD, _demo_call(acme, "demo-held-2", ACME_HELD, days_ago=15))
+    hold_apply(
+        tenant=acme,
+        reason_category=LegalHold.Category.STATUTE_OF_LIMITATIONS,
+        reason=f"{HOLD_MARKER} The caller's complaint about a wrong invoice: claims arising from "
+        "it can be brought until the limitation period ends (§ 195, § 199 BGB).",
+        calls=[held.pk],
+        by=dpo,
+    )
+    request = _open(acme, "erasure-partial", days_ago=1, kind="erasure", numbers=[ACME_HELD])
+    _verify(request, support)
+    services.request_approve(
+        request=request, by=dpo, reasons="Erase everything the hold does not keep."
+    )
+
+
+def _marked(tenant, key: str) -> bool:
+    return DataSubjectRequest.objects.filter(
+        tenant=tenant, details__startswith=f"[demo:{key}]"
+    ).exists()
 
 
 def _verify(request, by):
@@ -144,9 +201,7 @@ def seed(context: dict) -> None:
         )
     if request := _open(acme, "in_review", days_ago=5, kind="erasure", by=support):
         _verify(request, support)
-    if request := _open(acme, "approved", days_ago=6, kind="erasure"):
-        _verify(request, support)
-        services.request_approve(request=request, by=dpo, reasons="Nothing obliges us to keep it.")
+    _erasure_demos(acme, dpo=dpo, support=support)
     if request := _open(acme, "rejected", days_ago=9, kind="access"):
         services.request_reject(
             request=request,

@@ -109,3 +109,70 @@ def request_queues(request) -> list[WorkQueue]:
         )
     )
     return queues
+
+
+def erasure_queues(request) -> list[WorkQueue]:
+    """Holds expiring within 14 days (extend them or let them end), deferred erasures, and
+    erasures blocked by residual data."""
+    from datetime import timedelta
+
+    from dsr.holds import holds_expiring
+    from dsr.models import ErasureItem, ErasureRun, LegalHold
+
+    user = request.user
+    queues: list[WorkQueue] = []
+    now = timezone.now()
+    if user.has_perm("dsr.view_legalhold"):
+        expiring = holds_expiring(
+            LegalHold.objects.visible_to(user), within=timedelta(days=14), at=now
+        )
+        top = expiring.select_related("tenant").order_by("expires_at")[:TOP]
+        queues.append(
+            WorkQueue(
+                title="Legal holds expiring within 14 days",
+                count=expiring.count(),
+                url=reverse("admin:dsr_legalhold_changelist") + "?state=active",
+                severity="warning",
+                order=60,
+                items=[
+                    QueueItem(
+                        label=f"{hold} — {hold.tenant.name}",
+                        url=reverse("admin:dsr_legalhold_change", args=[hold.pk]),
+                        detail=f"expires {timezone.localtime(hold.expires_at):%Y-%m-%d}",
+                        severity="warning",
+                    )
+                    for hold in top
+                ],
+            )
+        )
+    if not user.has_perm("dsr.view_datasubjectrequest"):
+        return queues
+    scoped = DataSubjectRequest.objects.visible_to(user)
+    deferred = scoped.filter(
+        pk__in=ErasureItem.objects.filter(status=ErasureItem.Status.DEFERRED).values("request_id")
+    )
+    blocked = scoped.filter(erasure_run__state=ErasureRun.State.RESIDUAL_DATA)
+    for title, queryset, severity, order in (
+        ("Erasures blocked by residual data", blocked, "danger", 15),
+        ("Deferred erasures (held or still obliged)", deferred, "info", 65),
+    ):
+        top = queryset.select_related("tenant").order_by("status_changed_at", "id")[:TOP]
+        queues.append(
+            WorkQueue(
+                title=title,
+                count=queryset.count(),
+                url=reverse("admin:dsr_datasubjectrequest_changelist") + "?kind__exact=erasure",
+                severity=severity,
+                order=order,
+                items=[
+                    QueueItem(
+                        label=f"#{r.pk} {r.get_kind_display()} — {r.tenant.name}",
+                        url=reverse("admin:dsr_datasubjectrequest_change", args=[r.pk]),
+                        detail=r.get_status_display(),
+                        severity=severity,
+                    )
+                    for r in top
+                ],
+            )
+        )
+    return queues

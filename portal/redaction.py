@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import phonenumbers
@@ -47,17 +47,20 @@ def redaction_value(field: models.Field):
 
 
 def redact_history(
-    model: type[models.Model], pks: Iterable, *, fields: Iterable[str], note: str
+    model: type[models.Model], pks: Iterable, *, fields: Iterable[str], note: str | None
 ) -> int:
     """Blank ``fields`` in every historical row of the given objects and say why.
 
     The historical rows stay (the object existed, who changed it when), the personal data goes.
     Runs as a plain UPDATE on the history table: historical rows have no history of their own.
+    ``note`` replaces each row's change reason; ``None`` keeps the reasons (where they are the
+    record of what was decided, e.g. a request's transitions).
     """
     history_model = model.history.model
     pk_name = model._meta.pk.attname
     values = {name: redaction_value(history_model._meta.get_field(name)) for name in fields}
-    values["history_change_reason"] = note[:100] if _reason_is_short(history_model) else note
+    if note is not None:
+        values["history_change_reason"] = note[:100] if _reason_is_short(history_model) else note
     pks = list(pks)
     total = 0
     for start in range(0, len(pks), 500):
@@ -89,10 +92,8 @@ def _digits_pattern(digits: str) -> str:
     return _SEP.join(re.escape(d) for d in digits)
 
 
-def _number_pattern(e164: str) -> str:
-    """A regular expression matching the number however it is written (+49 30 123456,
-    0049-30-123456, (030) 123 456, 4930123456 …), but not as part of a longer digit sequence,
-    so that +4930123 does not match inside +49301234."""
+def _number_alternatives(e164: str) -> str:
+    """The written forms of a number as one regular expression (without the boundaries)."""
     parsed = phonenumbers.parse(e164, None)
     country = str(parsed.country_code)
     significant = phonenumbers.national_significant_number(parsed)
@@ -107,8 +108,59 @@ def _number_pattern(e164: str) -> str:
     )
     # The national form (with its trunk prefix where the country has one: 030 123456; the bare
     # number where it has none: (201) 555-0123).
-    alternatives = [international, _digits_pattern(national or significant)]
-    return rf"(^|[^0-9])(?:{'|'.join(alternatives)})([^0-9]|$)"
+    return f"(?:{international}|{_digits_pattern(national or significant)})"
+
+
+def _number_pattern(e164: str) -> str:
+    """A regular expression matching the number however it is written (+49 30 123456,
+    0049-30-123456, (030) 123 456, 4930123456 …), but not as part of a longer digit sequence,
+    so that +4930123 does not match inside +49301234."""
+    return rf"(^|[^0-9])(?:{_number_alternatives(e164)})([^0-9]|$)"
+
+
+def numbers_regex(numbers: Iterable[str]) -> re.Pattern:
+    """One compiled expression for every written form of ``numbers`` (for redacting text)."""
+    alternatives = "|".join(_number_alternatives(n) for n in numbers if n)
+    if not alternatives:
+        return re.compile(r"(?!x)x")  # matches nothing
+    return re.compile(rf"(?<![0-9])(?:{alternatives})(?![0-9])")
+
+
+def redact_mentions(text: str, numbers: Iterable[str], *, also: Iterable[str] = ()) -> str:
+    """``text`` with every written form of ``numbers`` (and the literal strings in ``also``,
+    e.g. the subject's name and email) replaced by ``[erased]``; the rest stays readable."""
+    if not text:
+        return text
+    text = numbers_regex(numbers).sub(REDACTED, text)
+    for literal in also:
+        if literal and len(literal.strip()) >= 3:
+            text = re.sub(re.escape(literal.strip()), REDACTED, text, flags=re.IGNORECASE)
+    return text
+
+
+def redact_mentions_in(
+    queryset, *, fields: Iterable[str], numbers: Iterable[str], also: Iterable[str] = ()
+) -> int:
+    """Redact mentions (``redact_mentions``) in text columns of the rows of ``queryset`` — live
+    rows or historical rows alike. Writes only rows that change, with a plain UPDATE (no new
+    historical row: the caller redacts history itself). Returns the rows changed."""
+    fields = list(fields)
+    numbers = list(numbers)
+    also = [a for a in also if a]
+    pk_name = queryset.model._meta.pk.attname
+    changed = 0
+    for row in queryset.values(pk_name, *fields).iterator():
+        updates = {}
+        for name in fields:
+            value = row[name]
+            if isinstance(value, str):
+                redacted = redact_mentions(value, numbers, also=also)
+                if redacted != value:
+                    updates[name] = redacted
+        if updates:
+            queryset.model._base_manager.filter(**{pk_name: row[pk_name]}).update(**updates)
+            changed += 1
+    return changed
 
 
 def scanned_models() -> list[type[models.Model]]:
@@ -134,12 +186,16 @@ def residual_scan(
     *,
     tenant_id: int | None = None,
     models_to_scan: Iterable[type[models.Model]] | None = None,
+    exclude: Mapping[str, Q] | None = None,
 ) -> list[ResidualHit]:
     """Rows whose text or JSON columns still hold one of ``numbers`` in a common format.
 
     Scoped to one tenant's rows where a table has a tenant; tables without a tenant are scanned
-    whole. JSON columns are scanned as text.
+    whole. JSON columns are scanned as text. ``exclude`` maps a model label (``calls.Call``,
+    ``calls.HistoricalCall``) to the rows that are expected to hold the numbers (e.g. a call
+    kept under a legal hold): those rows are not reported.
     """
+    exclude = exclude or {}
     numbers = [n for n in numbers if n]
     if not numbers:
         return []
@@ -153,6 +209,8 @@ def residual_scan(
         field_names = {f.name for f in model._meta.concrete_fields}
         if tenant_id is not None and "tenant" in field_names:
             queryset = queryset.filter(tenant_id=tenant_id)
+        if model._meta.label in exclude:
+            queryset = queryset.exclude(exclude[model._meta.label])
         annotations = {}
         condition = Q()
         for field in columns:

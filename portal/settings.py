@@ -175,6 +175,10 @@ CELERY_BEAT_SCHEDULE: dict = {
     },
     "dsr-reminders": {"task": "dsr.tasks.reminders_send", "schedule": 15 * 60.0},
     "dsr-package-expiry": {"task": "dsr.tasks.package_expire_due", "schedule": 60 * 60.0},
+    # Erasure: deferred items whose reason ended (a hold expired, a minimum retention period
+    # over) are erased; erasures whose work died are started again.
+    "dsr-erasure-deferred": {"task": "dsr.tasks.erasure_deferred_resume", "schedule": 15 * 60.0},
+    "dsr-erasure-stuck": {"task": "dsr.tasks.erasure_resume_stuck", "schedule": 5 * 60.0},
 }
 WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 7)
 WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 10)
@@ -258,6 +262,12 @@ PLATFORM_NAME = env_str("PLATFORM_NAME", "The telephony platform operating this 
 
 # Keyed hash for erasure tombstones (HMAC); defaults to SECRET_KEY-derived when unset.
 TOMBSTONE_KEY = env_str("TOMBSTONE_KEY", "") or f"tombstone:{SECRET_KEY}"
+# An erasure whose work shows no progress for this long is started again (its task died).
+ERASURE_STUCK_AFTER_MINUTES = env_int("ERASURE_STUCK_AFTER_MINUTES", 30)
+if ERASURE_STUCK_AFTER_MINUTES < 1:
+    raise ImproperlyConfigured(
+        f"ERASURE_STUCK_AFTER_MINUTES must be at least 1, got {ERASURE_STUCK_AFTER_MINUTES}."
+    )
 
 LOGGING = {
     "version": 1,

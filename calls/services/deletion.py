@@ -12,6 +12,7 @@ from django.utils import timezone
 from calls import selectors
 from calls.models import Call, FileDeletion, Recording
 from calls.storage import stored_file_remove
+from dsr.holds import HoldsIndex, holds_for_call
 from portal.errors import BusinessRuleError
 from portal.webhooks import webhook_emit
 
@@ -24,21 +25,36 @@ CALL_DELETED_EVENT = "call.deleted"
 class DeletionBlocker:
     """Why a call may not be deleted now (Art. 17(3)), and until when, if that is known."""
 
-    code: str  # "restricted", "min_retention"; the holds work adds "legal_hold"
+    code: str  # "legal_hold", "restricted", "min_retention"
     reason: str
     until: datetime | None = None
+    ground: str = ""  # the Art. 17(3) exception it rests on, where there is one
 
 
 def call_deletion_blockers(
-    call: Call, *, at: datetime | None = None, rules: selectors.RulesIndex | None = None
+    call: Call,
+    *,
+    at: datetime | None = None,
+    rules: selectors.RulesIndex | None = None,
+    holds: HoldsIndex | None = None,
 ) -> list[DeletionBlocker]:
     """The one guard in front of every deletion of a call — API, admin, retention sweep,
     erasure. Empty means the call may be deleted at ``at``.
 
-    ``rules`` (from ``selectors.retention_rules_index``) saves a query per call in bulk work.
+    ``rules`` (from ``selectors.retention_rules_index``) and ``holds`` (from
+    ``dsr.holds.holds_index``) save queries per call in bulk work.
     """
     at = at or timezone.now()
-    blockers: list[DeletionBlocker] = []
+    blockers: list[DeletionBlocker] = [
+        # Art. 17(3): held data is kept whatever asks for its deletion (dsr.holds).
+        DeletionBlocker(
+            code="legal_hold",
+            reason=hold.explanation,
+            until=hold.expires_at,
+            ground=hold.legal_ground,
+        )
+        for hold in holds_for_call(call, at=at, index=holds)
+    ]
     if call.is_restricted:
         # Art. 18(1)(b)/(c): a subject restricts instead of erasing, e.g. to keep evidence for a
         # legal claim. Restricted data is only stored — deleting it is processing too.
@@ -63,6 +79,7 @@ def call_deletion_blockers(
                         + "."
                     ),
                     until=until,
+                    ground="art_17_3_b",  # a legal obligation to keep
                 )
             )
     return blockers

@@ -2,7 +2,8 @@
 
 A rule's maximum is storage limitation (Art. 5(1)(e)): older calls are deleted by the daily
 sweep. Its minimum is a legal obligation to keep (Art. 17(3)(b)): ``call_deletion_blockers``
-refuses every deletion before it, the sweep's included.
+refuses every deletion before it, the sweep's included — and every deletion of a call under a
+legal hold (``dsr.holds``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from django.utils import timezone
 from calls import selectors
 from calls.models import Call, RetentionRule
 from calls.services.deletion import call_delete, call_deletion_blockers
+from dsr.holds import HoldsIndex, holds_index
 from portal.errors import BusinessRuleError
 from portal.models import Tenant
 from portal.services import full_clean_or_raise
@@ -155,9 +157,10 @@ def _sweep_one(
     at: datetime,
     dry_run: bool,
     rules: selectors.RulesIndex,
+    holds: HoldsIndex,
     report: SweepReport,
 ) -> None:
-    blockers = call_deletion_blockers(call, at=at, rules=rules)
+    blockers = call_deletion_blockers(call, at=at, rules=rules, holds=holds)
     if blockers:
         # Counted once, under the first reason it is kept for.
         blocker = blockers[0]
@@ -193,6 +196,7 @@ def retention_sweep(
     at = at or timezone.now()
     report = SweepReport(at=at, dry_run=dry_run)
     rules = selectors.retention_rules_index()
+    holds = holds_index(at=at)  # call_delete still asks afresh, under the call's lock
     slugs = dict(Tenant.objects.values_list("id", "slug"))
     for (tenant_id, category), rule in sorted(rules.items()):
         if rule.max_age_days is None:
@@ -216,7 +220,14 @@ def retention_sweep(
             with transaction.atomic():
                 for call in batch:
                     _sweep_one(
-                        call, rule=rule, key=key, at=at, dry_run=dry_run, rules=rules, report=report
+                        call,
+                        rule=rule,
+                        key=key,
+                        at=at,
+                        dry_run=dry_run,
+                        rules=rules,
+                        holds=holds,
+                        report=report,
                     )
     report.without_rule = _calls_without_rule()
     return report

@@ -11,14 +11,16 @@ from __future__ import annotations
 from django import forms as django_forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponseRedirect
+from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
 from dsr import forms, selectors, services
+from dsr.admin import holds as _holds  # noqa: F401  (registers the legal-hold admin)
 from dsr.admin.listing import STATUS_SEVERITY, DueFilter, StageFilter, due_badge
 from dsr.admin.transitions import ACTIONS, Action, possible, run
-from dsr.models import AccessPackage, CallRectification, DataSubjectRequest
+from dsr.erasure import certificate as certificates
+from dsr.models import AccessPackage, CallRectification, DataSubjectRequest, RequestKind
 from portal.access import visible_tenants
 from portal.admin import PortalModelAdmin, ReadOnlyAdminMixin, status_badge
 from portal.errors import BusinessRuleError
@@ -179,8 +181,34 @@ class DataSubjectRequestAdmin(PortalModelAdmin):
                 self.admin_site.admin_view(self.transition_view),
                 name="dsr_datasubjectrequest_transition",
             ),
+            path(
+                "<path:object_id>/certificate/",
+                self.admin_site.admin_view(self.certificate_view),
+                name="dsr_datasubjectrequest_certificate",
+            ),
             *super().get_urls(),
         ]
+
+    def certificate_view(self, request, object_id):
+        obj = self.get_object(request, object_id)
+        issued = certificates.certificate_latest(obj) if obj is not None else None
+        if issued is None:
+            raise Http404("No erasure certificate.")
+        return HttpResponse(certificates.certificate_html(issued))
+
+    def _erasure_context(self, obj) -> dict:
+        if obj.kind != RequestKind.ERASURE:
+            return {}
+        issued = certificates.certificate_latest(obj)
+        return {
+            "erasure_run": getattr(obj, "erasure_run", None),
+            "erasure_items": obj.erasure_items.order_by("status", "kind", "object_id")[:200],
+            "erasure_item_count": obj.erasure_items.count(),
+            "certificate": issued,
+            "certificate_url": (
+                reverse("admin:dsr_datasubjectrequest_certificate", args=[obj.pk]) if issued else ""
+            ),
+        }
 
     # -- intake -----------------------------------------------------------------------------
 
@@ -245,6 +273,7 @@ class DataSubjectRequestAdmin(PortalModelAdmin):
                 pauses=obj.pauses.all(),
                 notices=obj.notices.all(),
                 packages=obj.packages.all()[:10],
+                **self._erasure_context(obj),
                 show_save=False,
                 show_save_and_continue=False,
                 show_save_and_add_another=False,

@@ -98,6 +98,21 @@ ACTIONS: dict[str, Action] = {
     "lift_restriction": Action(
         "Lift the restriction", "decide_request", forms.ReasonForm, danger=True
     ),
+    "resume_erasure": Action(
+        "Run the erasure again",
+        "decide_request",
+        forms.NoteForm,
+        "Starts the erasure's work again in the background: it skips what is erased already, "
+        "erases deferred items whose reason ended, scans for residual data and closes the "
+        "request when nothing is left.",
+    ),
+    "verify_erasure": Action(
+        "Run the residual-data scan",
+        "view_datasubjectrequest",
+        forms.VerifyErasureForm,
+        "Searches every table (history included) and the tenant's storage for the subject's "
+        "numbers now, and checks the tables that hold numbers against the request's tombstones.",
+    ),
 }
 
 
@@ -127,6 +142,19 @@ def possible(obj: DataSubjectRequest, action: str) -> bool:
         return status == RequestStatus.PROCESSING and obj.kind not in (
             *PACKAGE_KINDS,
             RequestKind.ERASURE,
+        )
+    if action == "resume_erasure":
+        return obj.kind == RequestKind.ERASURE and status in (
+            RequestStatus.APPROVED,
+            RequestStatus.PROCESSING,
+            RequestStatus.PARTIALLY_COMPLETED,
+        )
+    if action == "verify_erasure":
+        return obj.kind == RequestKind.ERASURE and status not in (
+            RequestStatus.RECEIVED,
+            RequestStatus.VERIFYING,
+            RequestStatus.IN_REVIEW,
+            RequestStatus.REJECTED,
         )
     restriction_done = obj.kind == RequestKind.RESTRICTION and status == RequestStatus.COMPLETED
     if action == "lift_notice":
@@ -172,4 +200,12 @@ def run(action: str, obj: DataSubjectRequest, user, data: dict):
         return services.request_restriction_lift_notify(request=obj, by=user, **data)
     if action == "lift_restriction":
         return services.request_restriction_lift(request=obj, by=user, **data)
+    if action == "resume_erasure":
+        from dsr.erasure.execution import erasure_restart
+
+        return erasure_restart(request=obj, by=user, **data)
+    if action == "verify_erasure":
+        from dsr.erasure.verification import erasure_verify
+
+        return erasure_verify(request=obj, by=user, numbers=data["numbers"])
     raise Http404(action)

@@ -1,8 +1,11 @@
 from django.http import FileResponse, HttpResponseRedirect
+from django.utils.html import escape
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
+from rest_framework.renderers import BaseRenderer
 from rest_framework.response import Response
 from storages.backends.s3 import S3Storage
 
@@ -12,10 +15,37 @@ from dsr.api.serializers import (
     RequestCreateSerializer,
     RequestSerializer,
 )
+from dsr.erasure import certificate as certificates
 from dsr.filters import RequestFilter
 from dsr.models import DataSubjectRequest, RequestChannel
 from portal.api.viewsets import TenantViewSet
 from portal.models import ApiKey
+
+
+class CertificateJSONRenderer(BaseRenderer):
+    """The certificate's JSON exactly as issued (canonical), so that its SHA-256 matches the one
+    recorded in the request's history; errors as usual."""
+
+    media_type = "application/json"
+    format = "json"
+    charset = None
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        if isinstance(data, certificates.ErasureCertificate):
+            return certificates.certificate_bytes(data)
+        return certificates.canonical_json(data)
+
+
+class CertificateHTMLRenderer(BaseRenderer):
+    media_type = "text/html"
+    format = "html"
+    charset = "utf-8"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        if isinstance(data, certificates.ErasureCertificate):
+            return certificates.certificate_html(data).encode()
+        message = (data or {}).get("error", {}).get("message", "Error")
+        return f"<!doctype html><title>Error</title><p>{escape(message)}</p>".encode()
 
 
 def _actor(request):
@@ -90,4 +120,36 @@ class RequestViewSet(
             content_type="application/zip",
         )
         response["X-Content-SHA256"] = package.sha256
+        return response
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "format",
+                str,
+                enum=["json", "html"],
+                description="`html` for the readable page (or send `Accept: text/html`).",
+            )
+        ],
+        responses={
+            (200, "application/json"): OpenApiTypes.OBJECT,
+            (200, "text/html"): OpenApiTypes.STR,
+            404: OpenApiResponse(description="No such request, or no certificate yet."),
+        },
+    )
+    @action(
+        detail=True,
+        methods=["get"],
+        renderer_classes=[CertificateJSONRenderer, CertificateHTMLRenderer],
+    )
+    def certificate(self, request, pk=None):
+        """The erasure certificate (latest version): what was erased, what is kept and why, when,
+        on whose approval, and the residual-data scan. JSON as issued — its SHA-256 (header
+        `X-Content-SHA256`) is the one recorded in the request's timeline."""
+        obj = self.get_object()
+        issued = certificates.certificate_latest(obj)
+        if issued is None:
+            raise NotFound("This request has no erasure certificate (yet).")
+        response = Response(issued)
+        response["X-Content-SHA256"] = issued.sha256
         return response
