@@ -26,7 +26,7 @@ from consent.models import (
     Purpose,
     SmsNotice,
 )
-from dsr.models import AccessPackage, CallRectification, DataSubjectRequest
+from dsr.models import AccessPackage, CallRectification, DataSubjectRequest, LegalHold
 from portal import services
 from portal.models import ApiKey, Membership, Tenant, Webhook, WebhookDelivery
 
@@ -407,3 +407,33 @@ class CallRectificationFactory(factory.django.DjangoModelFactory):
     tenant = factory.SubFactory(TenantFactory)
     call = factory.SubFactory(CallFactory, tenant=factory.SelfAttribute("..tenant"))
     statement = "The caller's name is spelled Meier, not Maier."
+
+
+class LegalHoldFactory(factory.Factory):
+    """Placed through ``dsr.holds.hold_apply``; by default on a period that covers every call
+    of the tenant (``calls=[...]`` or ``numbers=[...]`` for the other scopes)."""
+
+    class Meta:
+        model = LegalHold
+
+    tenant = factory.SubFactory(TenantFactory)
+    reason_category = LegalHold.Category.LITIGATION
+    reason = factory.Sequence(lambda n: f"Case {n}: claim by a former customer.")
+    legal_ground = None
+    calls = None
+    numbers = None
+    period_from = None
+    period_to = None
+    expires_at = None
+    by = None
+
+    @classmethod
+    def _create(cls, model_class, **kwargs):
+        from dsr.holds import hold_apply
+
+        if not (kwargs["calls"] or kwargs["numbers"] or kwargs["period_from"]):
+            kwargs["period_from"] = timezone.now() - timedelta(days=365 * 20)
+        return hold_apply(**kwargs)
+
+
+MODEL_FACTORIES[LegalHold] = LegalHoldFactory

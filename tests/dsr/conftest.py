@@ -1,8 +1,11 @@
 """A subject with data in two formats of number, and data that is not theirs."""
 
+import uuid
 from dataclasses import dataclass, field
 
+import boto3
 import pytest
+from moto.server import ThreadedMotoServer
 
 from calls.models import RetentionRule
 from portal import services
@@ -105,3 +108,36 @@ def second_dpo(db):
     return services.staff_user_create(
         username="dpo2", group=DPO_GROUP, password="pw", email="dpo2@platform.example"
     )
+
+
+@pytest.fixture
+def s3_storage(settings):
+    """Default storage on moto's S3 server on loopback: a versioned bucket, dummy credentials.
+    Yields the boto3 client and the bucket name."""
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    endpoint = f"http://127.0.0.1:{server._server.server_port}"
+    bucket = f"portal-{uuid.uuid4().hex[:8]}"
+    credentials = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+    client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", **credentials)
+    client.create_bucket(Bucket=bucket)
+    client.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "storages.backends.s3.S3Storage",
+            "OPTIONS": {
+                "bucket_name": bucket,
+                "endpoint_url": endpoint,
+                "access_key": "testing",
+                "secret_key": "testing",
+                "region_name": "us-east-1",
+                "file_overwrite": False,
+                "querystring_auth": True,
+                "querystring_expire": 120,
+            },
+        },
+    }
+    settings.AWS_S3_FILE_BUFFER_SIZE = 5 * 1024 * 1024
+    yield client, bucket
+    server.stop()

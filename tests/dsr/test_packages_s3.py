@@ -3,13 +3,10 @@ the bucket, the ZIP is streamed into it as a multipart upload, and the API hands
 signed URL."""
 
 import time
-import uuid
 from urllib.parse import parse_qs, urlsplit
 
-import boto3
 import pytest
 import requests
-from moto.server import ThreadedMotoServer
 
 from dsr import packages, services
 from dsr.packages import contents
@@ -18,37 +15,6 @@ from tests.dsr.conftest import SUBJECT, SUBJECT_2
 from tests.factories import DataSubjectRequestFactory
 
 pytestmark = [pytest.mark.s3, pytest.mark.django_db]
-
-
-@pytest.fixture
-def s3_storage(settings):
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    endpoint = f"http://127.0.0.1:{server._server.server_port}"
-    bucket = f"portal-{uuid.uuid4().hex[:8]}"
-    credentials = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
-    client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", **credentials)
-    client.create_bucket(Bucket=bucket)
-    client.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {
-            "BACKEND": "storages.backends.s3.S3Storage",
-            "OPTIONS": {
-                "bucket_name": bucket,
-                "endpoint_url": endpoint,
-                "access_key": "testing",
-                "secret_key": "testing",
-                "region_name": "us-east-1",
-                "file_overwrite": False,
-                "querystring_auth": True,
-                "querystring_expire": 120,
-            },
-        },
-    }
-    settings.AWS_S3_FILE_BUFFER_SIZE = 5 * 1024 * 1024
-    yield client, bucket
-    server.stop()
 
 
 def test_package_streams_from_and_to_s3_and_downloads_by_signed_url(
