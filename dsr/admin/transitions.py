@@ -106,6 +106,15 @@ ACTIONS: dict[str, Action] = {
         "erases deferred items whose reason ended, scans for residual data and closes the "
         "request when nothing is left.",
     ),
+    "redact_findings": Action(
+        "Cut the numbers out of what the scan found",
+        "decide_request",
+        forms.VerifyErasureForm,
+        "The subject's numbers are replaced by [erased] in exactly the rows and columns the last "
+        "residual-data scan found (other people's free text naming the subject, for example), "
+        "live rows and history alike; the rest of the text stays. Then the erasure runs again.",
+        danger=True,
+    ),
     "verify_erasure": Action(
         "Run the residual-data scan",
         "view_datasubjectrequest",
@@ -149,6 +158,9 @@ def possible(obj: DataSubjectRequest, action: str) -> bool:
             RequestStatus.PROCESSING,
             RequestStatus.PARTIALLY_COMPLETED,
         )
+    if action == "redact_findings":
+        run = getattr(obj, "erasure_run", None)
+        return run is not None and run.scan_clean is False and bool(run.scan_findings)
     if action == "verify_erasure":
         return obj.kind == RequestKind.ERASURE and status not in (
             RequestStatus.RECEIVED,
@@ -166,6 +178,12 @@ def possible(obj: DataSubjectRequest, action: str) -> bool:
             and obj.restriction_lifted_at is None
         )
     return False
+
+
+def _numbers_of(obj: DataSubjectRequest, given: list[str]) -> list[str]:
+    from dsr.erasure.verification import known_numbers
+
+    return known_numbers(obj, given)
 
 
 def run(action: str, obj: DataSubjectRequest, user, data: dict):
@@ -204,6 +222,17 @@ def run(action: str, obj: DataSubjectRequest, user, data: dict):
         from dsr.erasure.execution import erasure_restart
 
         return erasure_restart(request=obj, by=user, **data)
+    if action == "redact_findings":
+        from dsr.erasure.execution import erasure_restart
+        from dsr.erasure.verification import erasure_redact_findings
+
+        erasure_redact_findings(request=obj, by=user, numbers=data["numbers"])
+        if obj.status == RequestStatus.PARTIALLY_COMPLETED:
+            # The closed request keeps no numbers: its final scan needs the ones given here.
+            from dsr.erasure.execution import deferred_resume
+
+            return deferred_resume(request_id=obj.pk, numbers=_numbers_of(obj, data["numbers"]))
+        return erasure_restart(request=obj, by=user, note="After redacting residual data.")
     if action == "verify_erasure":
         from dsr.erasure.verification import erasure_verify
 

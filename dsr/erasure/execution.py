@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Iterable
 from datetime import timedelta
 
 from django.conf import settings
@@ -265,8 +266,11 @@ def _close(request: DataSubjectRequest, ctx: Context) -> str:
 # Deferred items
 
 
-def deferred_resume(*, request_id: int) -> str:
-    """Erase what is deferred and may go now; complete the request once nothing is left."""
+def deferred_resume(*, request_id: int, numbers: Iterable[str] = ()) -> str:
+    """Erase what is deferred and may go now; complete the request once nothing is left.
+
+    ``numbers``: the subject's numbers where the DPO gives them (the closed request keeps only
+    tombstones) for the final scan."""
     request = (
         DataSubjectRequest.objects.select_related("tenant")
         .filter(pk=request_id, kind=RequestKind.ERASURE)
@@ -283,7 +287,7 @@ def deferred_resume(*, request_id: int) -> str:
     ctx = _context(request, [])
     step = run.steps + 1
     erased = False
-    numbers: set[str] = set()
+    numbers = set(numbers)
     for item_id in _items(request, Status.DEFERRED):
         item, outcome = item_process(item_id, ctx, step=step)
         numbers |= outcome.numbers_found
@@ -309,8 +313,8 @@ def deferred_resume(*, request_id: int) -> str:
                 certificate.certificate_issue(request)
         return request.status
     # Everything is gone: the scan looks for the numbers the last items held (the request
-    # itself keeps only their tombstones).
-    result = request_scan(request, sorted(numbers), own_rows=False)
+    # itself keeps only their tombstones), and checks the number columns by fingerprint.
+    result = request_scan(request, sorted(numbers), own_rows=False, fingerprints=True)
     if not result.clean:
         return _blocked(request, result)
     with transaction.atomic():

@@ -498,14 +498,29 @@ def discover(request: DataSubjectRequest, numbers: list[str]) -> int:
     tenant_id = request.tenant_id
     known = set(ErasureItem.objects.filter(request=request).values_list("kind", "object_id"))
     found: list[tuple[str, int, str]] = []
+    matches = Q(caller__in=numbers) | Q(callee__in=numbers)
     calls = (
-        Call.objects.filter(tenant_id=tenant_id)
-        .filter(Q(caller__in=numbers) | Q(callee__in=numbers))
+        Call.objects.filter(matches, tenant_id=tenant_id)
         .order_by("pk")
         .values_list("pk", "started_at", "category")
     )
+    live = set()
     for pk, started_at, category in calls.iterator():
+        live.add(pk)
         found.append((Kind.CALL, pk, f"Call {pk} of {started_at:%Y-%m-%d} ({category or '—'})"))
+    # Calls deleted earlier (an API delete, the sweep) live on in history: erased there too.
+    gone = (
+        Call.history.model.objects.filter(matches, tenant_id=tenant_id)
+        .order_by("id")
+        .values_list("id", "started_at")
+        .distinct()
+    )
+    for pk, started_at in gone.iterator():
+        if pk not in live:
+            live.add(pk)
+            found.append(
+                (Kind.CALL, pk, f"Call {pk} of {started_at:%Y-%m-%d} (deleted before; history)")
+            )
     rows = RequestSubjectNumber.objects.filter(request=request).order_by("pk")
     for position, row in enumerate(rows, start=1):
         fingerprint = number_fingerprint(row.number)[:12]

@@ -63,11 +63,12 @@ class ScanResult:
     db_hits: list[ResidualHit] = field(default_factory=list)
     storage_objects: int = 0
     storage_hits: list[dict] = field(default_factory=list)
+    fingerprint_hits: list[str] = field(default_factory=list)
     expected: list[str] = field(default_factory=list)
 
     @property
     def clean(self) -> bool:
-        return not self.db_hits and not self.storage_hits
+        return not self.db_hits and not self.storage_hits and not self.fingerprint_hits
 
     @property
     def only_pending_removals(self) -> bool:
@@ -75,6 +76,7 @@ class ScanResult:
         return (
             not self.db_hits
             and bool(self.storage_hits)
+            and not self.fingerprint_hits
             and all(hit.get("removal_pending") for hit in self.storage_hits)
         )
 
@@ -83,7 +85,8 @@ class ScanResult:
             {"where": "database", "table": h.table, "column": h.column, "row": str(h.pk)}
             for h in self.db_hits
         ]
-        return rows + [{"where": "storage", **hit} for hit in self.storage_hits]
+        rows += [{"where": "storage", **hit} for hit in self.storage_hits]
+        return rows + [{"where": "fingerprint", "reason": hit} for hit in self.fingerprint_hits]
 
     def summary(self) -> dict:
         return {
@@ -94,6 +97,7 @@ class ScanResult:
             "storage_objects_scanned": self.storage_objects,
             "database_hits": len(self.db_hits),
             "storage_hits": len(self.storage_hits),
+            "fingerprint_hits": len(self.fingerprint_hits),
             "expected_rows_left_out": self.expected,
         }
 
@@ -108,8 +112,10 @@ class ScanResult:
         for hit in self.findings():
             if hit["where"] == "database":
                 out.append(f"  HIT database {hit['table']}.{hit['column']} row {hit['row']}")
-            else:
+            elif hit["where"] == "storage":
                 out.append(f"  HIT storage {hit['key']} ({hit['reason']})")
+            else:
+                out.append(f"  HIT by fingerprint: {hit['reason']}")
         return out
 
 
@@ -196,8 +202,11 @@ def request_scan(
     own_rows: bool,
     models=None,
     storage: bool = True,
+    fingerprints: bool = False,
 ) -> ScanResult:
-    """The scan for one request (``models`` narrows it, e.g. to the request's own tables)."""
+    """The scan for one request (``models`` narrows it, e.g. to the request's own tables);
+    ``fingerprints`` also checks the number columns against the request's tombstones (finds an
+    erased number without knowing it)."""
     exclude, described = expected_rows(request, own_rows=own_rows)
     models = list(models or scanned_models())
     result = ScanResult(
@@ -209,6 +218,10 @@ def request_scan(
         )
     if storage:
         result.storage_objects, result.storage_hits = storage_scan(request, numbers)
+    if fingerprints:
+        from dsr.erasure.tombstones import fingerprint_findings
+
+        result.fingerprint_hits = fingerprint_findings(request)
     return result
 
 

@@ -135,7 +135,8 @@ def _call_ids(tenant_id: int, number: str, before: datetime) -> list[int]:
     )
 
 
-def _reapply_one(found: Restored, tenant: Tenant, report: TenantReport, *, dry_run: bool) -> None:
+def _reapply_one(found: Restored, tenant: Tenant, report: TenantReport, *, dry_run: bool) -> bool:
+    """Erase again what a restore brought back of one number; False when only new data."""
     request = DataSubjectRequest.objects.filter(pk=found.request_ref, tenant=tenant).first()
     if request is not None and request.status in OPEN_STATUSES:
         # Restored to before it closed: its own erasure run finishes it (it is resumed).
@@ -146,7 +147,7 @@ def _reapply_one(found: Restored, tenant: Tenant, report: TenantReport, *, dry_r
             from dsr.tasks import erasure_run
 
             transaction.on_commit(lambda pk=request.pk: erasure_run.delay(pk))
-        return
+        return True
     ctx = Context(
         tenant_id=tenant.pk,
         request_ref=found.request_ref,
@@ -171,9 +172,15 @@ def _reapply_one(found: Restored, tenant: Tenant, report: TenantReport, *, dry_r
     work = [("call", pk, erase_call) for pk in calls]
     work += [("hold_number", pk, erase_hold_number) for pk in holds]
     work += [("request", pk, erase_request_copy) for pk in others]
+    ledger = ConsentEvent.objects.filter(
+        tenant=tenant, number=found.number, recorded_at__lt=found.erased_at
+    ).count()
+    if not work and not ledger:
+        return False  # only new data (the subject came back after the erasure): it stays
     if dry_run:
         report.erased.update(kind for kind, _, _ in work)
-        return
+        report.erased["consent_event"] += ledger
+        return True
     with transaction.atomic():
         erased: Counter = Counter()
         for kind, pk, eraser in work:
@@ -187,6 +194,7 @@ def _reapply_one(found: Restored, tenant: Tenant, report: TenantReport, *, dry_r
                 "erasure_reapplied",
                 note=f"Found again after a restore and erased again: {summary}.",
             )
+    return True
 
 
 def _record(request, kind: str, pk: int, outcome: Outcome, erased: Counter, report) -> None:
@@ -220,8 +228,7 @@ def reapply_erasures(*, tenant: Tenant | None = None, dry_run: bool = False) -> 
     for current in tenants:
         report = TenantReport(tenant=current.slug)
         for found in restored_numbers(current.pk):
-            report.numbers += 1
-            _reapply_one(found, current, report, dry_run=dry_run)
+            report.numbers += _reapply_one(found, current, report, dry_run=dry_run)
         reports.append(report)
     return reports
 
@@ -269,18 +276,23 @@ def tombstones_dumps() -> str:
 
 
 def fingerprint_findings(request: DataSubjectRequest) -> list[str]:
-    """Rows of the tenant holding a number erased under ``request`` (by its tombstones), other
-    than the deferred items' own — found without knowing the number."""
+    """Rows of the tenant recorded before the erasure that hold a number erased under
+    ``request`` (by its tombstones), other than the deferred items' own — found without
+    knowing the number. Rows recorded later are new data (a subject calling again)."""
     from dsr.erasure.scan import expected_rows
 
-    fingerprints = set(request.tombstones.values_list("fingerprint", flat=True))
-    if not fingerprints:
+    tombstones = list(request.tombstones.all())
+    if not tombstones:
         return []
+    fingerprints = {t.fingerprint for t in tombstones}
+    erased_at = max(t.erased_at for t in tombstones)
     exclude, _ = expected_rows(request, own_rows=False)
     findings = []
-    for model, columns, _ in NUMBER_COLUMNS:
-        for table in (model, model.history.model):
-            rows = table._base_manager.filter(tenant_id=request.tenant_id)
+    for model, columns, recorded in NUMBER_COLUMNS:
+        for table, when in ((model, recorded), (model.history.model, "history_date")):
+            rows = table._base_manager.filter(
+                tenant_id=request.tenant_id, **{f"{when}__lt": erased_at}
+            )
             if table._meta.label in exclude:
                 rows = rows.exclude(exclude[table._meta.label])
             for column in columns:

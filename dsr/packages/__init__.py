@@ -20,7 +20,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
-from calls.services import recording_access_log
+from calls.services import file_deletion_schedule, recording_access_log
 from dsr import notifications, selectors
 from dsr.models import (
     PACKAGE_KINDS,
@@ -218,12 +218,18 @@ def package_expire_due(*, at=None) -> int:
             )
             if package is None:
                 continue
-            name, storage = package.file.name, package.file.storage
+            name = package.file.name
             package.status = AccessPackage.Status.EXPIRED
             package.deleted_at = timezone.now()
             package.file = ""
             package.save(update_fields=["status", "deleted_at", "file"])
             if name:
-                transaction.on_commit(lambda n=name, s=storage: s.delete(n))
+                # Every stored version goes (a plain delete on a versioned bucket keeps the
+                # data); removed after commit, retried if storage is down.
+                file_deletion_schedule(
+                    tenant_id=package.tenant_id,
+                    names=[name],
+                    reason=f"Package of request #{package.request_id} expired",
+                )
             expired += 1
     return expired
