@@ -84,7 +84,9 @@ class TenantReport:
         found = f"{self.tenant}: {self.numbers} erased number(s) found again"
         if not self.numbers:
             return [found + "."]
-        erased = ", ".join(f"{n} {k.replace('_', ' ')}(s)" for k, n in sorted(self.erased.items()))
+        from dsr.erasure.certificate import describe_counts
+
+        erased = describe_counts(self.erased) if any(self.erased.values()) else ""
         out = [found + (f"; erased again: {erased}" if erased else "; nothing erased") + "."]
         out += [f"  kept: {text}" for text in self.deferred]
         out += [f"  note: {text}" for text in self.notes]

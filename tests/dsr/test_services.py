@@ -310,7 +310,7 @@ def test_rejection_tells_the_subject_of_the_right_to_complain(
     assert "Test Supervisory Authority" in email.body
 
 
-def test_erasure_needs_approve_erasure_and_a_second_person_and_stays_approved(
+def test_erasure_needs_approve_erasure_and_a_second_person_and_is_not_processed_by_hand(
     tenant_a, dpo_user, second_dpo, support_user
 ):
     request = open_request(tenant_a, kind="erasure", by=support_user)
@@ -319,7 +319,7 @@ def test_erasure_needs_approve_erasure_and_a_second_person_and_stays_approved(
         services.request_approve(request=request, by=dpo_user)  # verified it himself
     services.request_approve(request=request, by=second_dpo)
     request.refresh_from_db()
-    # Erasure is executed by the erasure process (dsr.erasure); until then nothing happens.
+    # The erasure task starts once the approval commits (not run here); nobody starts it by hand.
     assert request.status == "approved"
     with pytest.raises(BusinessRuleError) as caught:
         services.request_process(request=request, by=second_dpo)
