@@ -13,3 +13,7 @@ class DsrConfig(AppConfig):
         notifications.register_events()
         portal_workqueues.register(workqueues.request_queues)
         portal_workqueues.register(workqueues.erasure_queues)
+
+        from portal.dashboard import register_nav
+
+        register_nav("Requests", "Legal holds", "dashboard:erasure:holds", order=350)
