@@ -15,7 +15,7 @@ from django.views.generic import DetailView, FormView
 
 from dsr.erasure import certificate as certificates
 from dsr.forms import HoldTermsForm, ReasonForm
-from dsr.holds import hold_apply, hold_release, held_calls
+from dsr.holds import held_calls, hold_apply, hold_release
 from dsr.models import DataSubjectRequest, LegalHold
 from portal.dashboard import ServiceFormMixin, TenantDashboardMixin, TenantObjectMixin
 from portal.dashboard_lists import Column, TenantListView
