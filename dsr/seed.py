@@ -234,5 +234,6 @@ def seed(context: dict) -> None:
     if request := _open(globex, "globex", days_ago=1, kind="access", numbers=[GLOBEX_CALLER]):
         services.request_assign(request=request, assignee=dpo, by=dpo)
     context["stdout"].write(
-        f"Requests: {DataSubjectRequest.objects.count()} (every status, one overdue, one extended)"
+        f"Requests: {DataSubjectRequest.objects.count()} (every status, one overdue, one extended; "
+        "an erasure completed and one partially completed under a legal hold)"
     )

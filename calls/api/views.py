@@ -70,10 +70,15 @@ class CallViewSet(mixins.RetrieveModelMixin, TenantViewSet):
         )
         return Response(self._detail(call), status=status.HTTP_201_CREATED)
 
-    @extend_schema(responses={204: None, 409: OpenApiResponse(description="Deletion blocked")})
+    @extend_schema(
+        responses={
+            204: None,
+            409: OpenApiResponse(description="Deletion blocked (legal hold, minimum retention)"),
+        }
+    )
     def destroy(self, request, pk=None):
-        """Delete a call, its recording (every stored version) and transcript — unless its
-        category's minimum retention period is still running (409)."""
+        """Delete a call, its recording (every stored version) and transcript — unless a legal
+        hold keeps it or its category's minimum retention period is still running (409)."""
         call = self.get_object()
         services.call_delete(call=call, reason="deleted through the API", source="api")
         return Response(status=status.HTTP_204_NO_CONTENT)

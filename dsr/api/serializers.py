@@ -52,10 +52,18 @@ class SubjectNoticeSerializer(serializers.ModelSerializer):
         fields = ["kind", "text", "created_at", "emailed_at"]
 
 
+class CertificateLinkSerializer(serializers.Serializer):
+    version = serializers.IntegerField()
+    sha256 = serializers.CharField()
+    issued_at = serializers.DateTimeField()
+    url = serializers.CharField()
+
+
 class RequestSerializer(serializers.ModelSerializer):
     numbers = serializers.ListField(child=serializers.CharField(), read_only=True)
     overdue = serializers.SerializerMethodField()
     package = serializers.SerializerMethodField()
+    certificate = serializers.SerializerMethodField()
     notices = SubjectNoticeSerializer(many=True, read_only=True)
 
     class Meta:
@@ -91,6 +99,7 @@ class RequestSerializer(serializers.ModelSerializer):
             "completed_at",
             "created_at",
             "package",
+            "certificate",
             "notices",
         ]
         read_only_fields = fields
@@ -102,3 +111,17 @@ class RequestSerializer(serializers.ModelSerializer):
     def get_package(self, obj):
         package = selectors.latest_package(obj)
         return PackageSerializer(package).data if package else None
+
+    @extend_schema_field(CertificateLinkSerializer(allow_null=True))
+    def get_certificate(self, obj):
+        """The latest erasure certificate (erasure requests, once closed): its version, the
+        SHA-256 recorded in the timeline, and where to download it."""
+        issued = max(obj.erasure_certificates.all(), key=lambda c: c.version, default=None)
+        if issued is None:
+            return None
+        return {
+            "version": issued.version,
+            "sha256": issued.sha256,
+            "issued_at": issued.issued_at,
+            "url": reverse("request-certificate", args=[obj.pk]),
+        }

@@ -1,3 +1,4 @@
+from django.db.models import Prefetch
 from django.http import FileResponse, HttpResponseRedirect
 from django.utils.html import escape
 from drf_spectacular.types import OpenApiTypes
@@ -17,7 +18,7 @@ from dsr.api.serializers import (
 )
 from dsr.erasure import certificate as certificates
 from dsr.filters import RequestFilter
-from dsr.models import DataSubjectRequest, RequestChannel
+from dsr.models import DataSubjectRequest, ErasureCertificate, RequestChannel
 from portal.api.viewsets import TenantViewSet
 from portal.models import ApiKey
 
@@ -60,7 +61,15 @@ class RequestViewSet(
     """Data-subject requests (Art. 15–21): open, follow, confirm, download the package."""
 
     queryset = DataSubjectRequest.objects.prefetch_related(
-        "subject_numbers", "packages", "notices"
+        "subject_numbers",
+        "packages",
+        "notices",
+        Prefetch(
+            "erasure_certificates",
+            queryset=ErasureCertificate.objects.only(
+                "id", "request_id", "version", "sha256", "issued_at"
+            ),
+        ),
     ).order_by("-received_at", "-id")
     serializer_class = RequestSerializer
     filterset_class = RequestFilter

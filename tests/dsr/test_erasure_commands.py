@@ -160,7 +160,11 @@ def test_the_certificate_route(erased, api_a, api_b, tenant_a):
     response = api_a.get(f"/api/v1/requests/{erased.pk}/certificate/", HTTP_ACCEPT="text/html")
     assert response.status_code == 200 and b"Erasure certificate" in response.content
     assert api_b.get(f"/api/v1/requests/{erased.pk}/certificate/").status_code == 404
+    link = api_a.get(f"/api/v1/requests/{erased.pk}/").json()["certificate"]
+    assert link["url"] == f"/api/v1/requests/{erased.pk}/certificate/" and link["version"] == 1
+    assert erased.events.filter(action="certificate", note__contains=link["sha256"]).exists()
     access = DataSubjectRequestFactory(tenant=tenant_a, kind="access")
+    assert api_a.get(f"/api/v1/requests/{access.pk}/").json()["certificate"] is None
     missing = api_a.get(f"/api/v1/requests/{access.pk}/certificate/")
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
     html_error = api_a.get(f"/api/v1/requests/{access.pk}/certificate/?format=html")
