@@ -16,4 +16,4 @@ class DsrConfig(AppConfig):
 
         from portal.dashboard import register_nav
 
-        register_nav("Requests", "Legal holds", "dashboard:erasure:holds", order=350)
+        register_nav("Erasure", "Legal holds", "dashboard:erasure:holds", order=350)

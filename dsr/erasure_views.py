@@ -9,7 +9,7 @@ certificate page shows a request's erasure certificate as issued.
 from __future__ import annotations
 
 from django import forms
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.urls import reverse
 from django.views.generic import DetailView, FormView
 
@@ -149,12 +149,15 @@ class HoldReleaseView(ServiceFormMixin, TenantDashboardMixin, TenantObjectMixin,
 
 
 class CertificateView(TenantDashboardMixin, TenantObjectMixin, DetailView):
-    """A request's erasure certificate, as issued (the readable page)."""
+    """A request's erasure certificate, as issued (the readable page); until there is one, a
+    page that says when it comes."""
 
     model = DataSubjectRequest
+    template_name = "dashboard/holds/no_certificate.html"
 
     def get(self, request, *args, **kwargs):
-        issued = certificates.certificate_latest(self.get_object())
+        self.object = self.get_object()
+        issued = certificates.certificate_latest(self.object)
         if issued is None:
-            raise Http404("This request has no erasure certificate (yet).")
+            return self.render_to_response(self.get_context_data(object=self.object))
         return HttpResponse(certificates.certificate_html(issued))
