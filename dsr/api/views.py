@@ -32,7 +32,7 @@ class CertificateJSONRenderer(BaseRenderer):
     charset = None
 
     def render(self, data, accepted_media_type=None, renderer_context=None):
-        if isinstance(data, certificates.ErasureCertificate):
+        if isinstance(data, ErasureCertificate):
             return certificates.certificate_bytes(data)
         return certificates.canonical_json(data)
 
@@ -43,7 +43,7 @@ class CertificateHTMLRenderer(BaseRenderer):
     charset = "utf-8"
 
     def render(self, data, accepted_media_type=None, renderer_context=None):
-        if isinstance(data, certificates.ErasureCertificate):
+        if isinstance(data, ErasureCertificate):
             return certificates.certificate_html(data).encode()
         message = (data or {}).get("error", {}).get("message", "Error")
         return f"<!doctype html><title>Error</title><p>{escape(message)}</p>".encode()

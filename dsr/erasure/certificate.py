@@ -21,8 +21,6 @@ from django.utils import timezone
 
 from calls.models import FileDeletion
 from dsr.models import DataSubjectRequest, ErasureCertificate, ErasureGround, ErasureItem
-
-__all__ = ["ErasureCertificate", "certificate_bytes", "certificate_html", "certificate_issue"]
 from dsr.services.base import record_event, save_request
 
 Status = ErasureItem.Status
