@@ -68,7 +68,7 @@ from dsr.models import (
     Tombstone,
 )
 from portal.errors import BusinessRuleError
-from portal.redaction import number_fingerprint, redact_history, redact_mentions_in
+from portal.redaction import REDACTED, number_fingerprint, redact_history, redact_mentions_in
 
 Kind = ErasureItem.Kind
 
@@ -214,7 +214,7 @@ def _supersede_restriction(call: Call, ctx: Context) -> None:
 
 def _file_deletions(tenant_id: int, names: set[str], reason: str) -> list[int]:
     """Every removal of these keys, scheduling one where a key never had any."""
-    names = {n for n in names if n}
+    names = {n for n in names if n and n != REDACTED}  # a name redacted by an earlier run
     if not names:
         return []
     known = set(
@@ -250,12 +250,12 @@ def call_history_scrub(call_id: int, ctx: Context) -> Counter:
 def erase_call(ctx: Context, call_id: int) -> Outcome:
     call = Call.objects.select_for_update().filter(pk=call_id, tenant_id=ctx.tenant_id).first()
     if call is None:  # gone already (another path, or a run that died after its commit)
-        counts = call_history_scrub(call_id, ctx)
+        # The file names its history still holds (before the scrub redacts them): each must
+        # have a removal, every version gone.
         names = set(
-            Recording.history.model.objects.filter(call_id=call_id)
-            .exclude(file="")
-            .values_list("file", flat=True)
+            Recording.history.model.objects.filter(call_id=call_id).values_list("file", flat=True)
         )
+        counts = call_history_scrub(call_id, ctx)
         deletions = _file_deletions(ctx.tenant_id, names, f"Call {call_id} erased")
         return Outcome(erased=True, counts=counts, file_deletions=deletions)
     found = {n for n in (call.caller, call.callee) if ctx.is_subject(n)}

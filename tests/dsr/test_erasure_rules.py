@@ -273,3 +273,23 @@ def test_recipients_are_told_which_calls_were_erased(
         ErasureItem.objects.filter(request=request, announced_at__isnull=True, kind="call").count()
         == 0
     )
+
+
+def test_a_call_deleted_earlier_is_erased_from_history_too(
+    tenant_a, dpo_user, second_dpo, django_capture_on_commit_callbacks
+):
+    from calls.models import FileDeletion
+    from calls.services import call_delete
+
+    recording = RecordingFactory(tenant=tenant_a, call__caller=SUBJECT)
+    call, key = recording.call, recording.file.name
+    with django_capture_on_commit_callbacks(execute=True):
+        call_delete(call=call, reason="Ticket 5", source="api")
+    assert residual_scan([SUBJECT], tenant_id=tenant_a.pk)  # its history still has the number
+    request = erase(tenant_a, dpo_user, second_dpo, django_capture_on_commit_callbacks)
+    assert request.status == "completed"
+    item = request.erasure_items.get(kind="call")
+    assert item.object_id == call.pk and "deleted before" in item.label
+    assert FileDeletion.objects.get(pk__in=item.file_deletions).storage_key == key
+    assert residual_scan([SUBJECT], tenant_id=tenant_a.pk) == []
+    assert Call.history.filter(id=call.pk).count() == 2  # it existed, and was deleted

@@ -7,6 +7,7 @@ import threading
 import time
 import uuid
 
+import kombu.pools
 import pytest
 from celery.contrib.testing.worker import start_worker
 from celery.signals import task_prerun
@@ -35,6 +36,9 @@ def drop_connection_pool() -> None:
     if celery_app._pool is not None:
         celery_app._pool.force_close_all()
     celery_app._pool = None
+    # kombu keeps producer pools per connection in a global registry: a pool closed above
+    # would be handed out again to the next in-process (eager) task of this test process.
+    kombu.pools.reset()
 
 
 @pytest.fixture
