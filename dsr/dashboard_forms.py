@@ -31,6 +31,13 @@ KIND_EXPLANATIONS = {
     RequestKind.OBJECTION: "no more processing on legitimate interests",
 }
 DATETIME_LOCAL = "%Y-%m-%dT%H:%M"
+# Short names of the channels, for a list column and a filter.
+CHANNEL_LABELS = {
+    RequestChannel.API: "API",
+    RequestChannel.DASHBOARD: "Dashboard",
+    RequestChannel.ADMIN: "Platform staff, for you",
+    RequestChannel.DIRECT_TO_PROCESSOR: "Sent to the platform",
+}
 
 
 def kind_choices() -> list[tuple[str, str]]:
@@ -149,7 +156,7 @@ class RequestListFilterSet(TenantFilterSet):
         choices=DEADLINE_CHOICES, method="filter_deadline", label="Deadline", empty_label="Any"
     )
     channel = django_filters.ChoiceFilter(
-        choices=RequestChannel.choices, label="Came in by", empty_label="Any"
+        choices=list(CHANNEL_LABELS.items()), label="Came in by", empty_label="Any"
     )
     number = django_filters.CharFilter(
         method="filter_number", label="Phone number", help_text="In any format."

@@ -27,7 +27,12 @@ from storages.backends.s3 import S3Storage
 
 from dsr import dashboard_selectors, packages, selectors, services
 from dsr.admin.listing import STATUS_SEVERITY
-from dsr.dashboard_forms import RequestConfirmForm, RequestListFilterSet, RequestOpenForm
+from dsr.dashboard_forms import (
+    CHANNEL_LABELS,
+    RequestConfirmForm,
+    RequestListFilterSet,
+    RequestOpenForm,
+)
 from dsr.models import (
     PACKAGE_KINDS,
     AccessPackage,
@@ -71,7 +76,7 @@ def detail_url(obj: DataSubjectRequest) -> str:
 
 def status_state(obj: DataSubjectRequest) -> tuple[str, str]:
     if obj.confirmed_at is None and not obj.is_closed:
-        return "waiting for your confirmation", "warning"
+        return "to confirm", "warning"
     return obj.get_status_display(), STATUS_SEVERITY.get(obj.status, "info")
 
 
@@ -110,6 +115,10 @@ def days_late(obj: DataSubjectRequest) -> int | None:
     return max((closed - timezone.localtime(obj.effective_due_at).date()).days, 0)
 
 
+def channel_label(obj: DataSubjectRequest) -> str:
+    return CHANNEL_LABELS.get(obj.channel, obj.get_channel_display())
+
+
 def kind_label(obj: DataSubjectRequest) -> str:
     return obj.get_kind_display()
 
@@ -139,7 +148,7 @@ class RequestListView(TenantListView):
         Column("Caller", subject_label),
         Column("Status", status_state, kind="badge"),
         Column("Deadline", request_due_badge),
-        Column("Came in by", "get_channel_display"),
+        Column("Came in by", channel_label),
         Column("Received", "received_at", kind="datetime"),
     ]
     empty_title = "No data-subject requests yet"

@@ -229,7 +229,7 @@ def test_the_list_shows_due_badges_overdue_in_red(client, viewer_a, requests_on_
     assert "clock paused" in paused and "badge-danger" not in paused
     closed = row_of(page, r["closed"])
     assert "closed 2 Jun 2025" in closed and "badge" not in closed.split("Completed")[1]
-    assert "waiting for your confirmation" in row_of(page, r["forwarded"])
+    assert "to confirm" in row_of(page, r["forwarded"])
     assert f"Erika Mustermann ({SUBJECT})" in fresh and "Rectification (Art. 16)" in late
     # Open requests first, nearest deadline first; closed ones last.
     listed = list(response.context["object_list"])
@@ -374,7 +374,7 @@ def test_the_request_page_shows_timeline_actors_and_discovery(
     assert "dpo (platform staff)" in timeline and "In review → Approved" in timeline
     # Discovery: what was found, and what happens to it, as the admin shows it.
     discovery = page.split('id="discovery"')[1].split("</section>")[0]
-    assert "Calls: 3" in discovery and "restricted: stored only" in discovery
+    assert "Calls: 3" in discovery and "Restricted: stored only" in discovery
     assert "Recordings: 2" in discovery and "Consent events: 2" in discovery
     assert "Quality review of call handling" in discovery
     assert subject.foreign_calls[0].external_id not in page  # another caller's call
