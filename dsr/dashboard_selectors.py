@@ -11,12 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from django.db.models import Case, Count, F, Q, QuerySet, Value, When
+from django.db.models import Count, Q, QuerySet, prefetch_related_objects
 from django.utils import timezone
 
 from consent.models import ProcessingRestriction
 from dsr import deadlines, selectors
 from dsr.models import (
+    CLOSED_STATUSES,
     OPEN_STATUSES,
     CallRectification,
     DataSubjectRequest,
@@ -33,20 +34,39 @@ DUE_SOON_DAYS = 7
 # --- lists -----------------------------------------------------------------------------------
 
 
-def in_list_order(queryset: QuerySet[DataSubjectRequest]) -> QuerySet[DataSubjectRequest]:
-    """Open requests first, nearest deadline first; then closed ones, most recently closed
-    first. The order is total (ties broken by id), so pages never overlap."""
-    is_open = Q(status__in=OPEN_STATUSES)
-    return queryset.alias(
-        closed=Case(When(is_open, then=Value(0)), default=Value(1)),
-        open_due=Case(When(is_open, then=F("effective_due_at"))),
-        closed_at=Case(When(~is_open, then=F("status_changed_at"))),
-    ).order_by(
-        "closed",
-        F("open_due").asc(nulls_last=True),
-        F("closed_at").desc(nulls_last=True),
-        "-id",
-    )
+class OpenFirst:
+    """A request list's rows: open requests first, nearest deadline first; then closed ones,
+    newest first.
+
+    Read as two index-friendly queries — the open requests by ``(tenant, status,
+    effective_due_at)``, the closed ones by ``(tenant, received_at)`` — rather than one sort of
+    every row of the tenant (``ORDER BY CASE …``), which costs about 100 ms at 100,000 requests
+    (bench/dashboard_requests.py). It offers what ``WindowPaginator`` needs: windows by
+    slicing, and ``order_by()`` for the capped count.
+    """
+
+    def __init__(self, queryset: QuerySet[DataSubjectRequest], *, prefetch: tuple[str, ...] = ()):
+        self.queryset = queryset
+        self.prefetch = prefetch
+        self.open = selectors.open_requests(queryset).order_by("effective_due_at", "id")
+        self.closed = queryset.filter(status__in=CLOSED_STATUSES).order_by("-received_at", "-id")
+
+    def order_by(self, *fields) -> QuerySet[DataSubjectRequest]:
+        return self.queryset.order_by(*fields)
+
+    def __getitem__(self, window: slice) -> list[DataSubjectRequest]:
+        start, stop = window.start or 0, window.stop
+        rows = list(self.open[start:stop])
+        wanted = stop - start - len(rows)
+        if wanted > 0:
+            # Where the closed ones start: known from a short page of open ones, counted (on
+            # the index) only for a page that begins past them.
+            open_count = start + len(rows) if rows or start == 0 else self.open.count()
+            offset = max(start - open_count, 0)
+            rows += list(self.closed[offset : offset + wanted])
+        if self.prefetch:
+            prefetch_related_objects(rows, *self.prefetch)
+        return rows
 
 
 def due_soon(

@@ -161,9 +161,9 @@ class RequestListView(TenantListView):
         "here for your confirmation."
     )
 
-    def get_base_queryset(self):
-        queryset = super().get_base_queryset().prefetch_related("subject_numbers")
-        return dashboard_selectors.in_list_order(queryset)
+    def paginate_queryset(self, queryset, page_size):
+        rows = dashboard_selectors.OpenFirst(queryset, prefetch=("subject_numbers",))
+        return super().paginate_queryset(rows, page_size)
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)

@@ -14,6 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from dsr import packages, services
 from dsr.models import AccessPackage, DataSubjectRequest, PackageDownload
 from dsr.tasks import package_expire_due
+from dsr.views import RequestListView
 from tests.conftest import make_member
 from tests.dsr.conftest import SUBJECT, SUBJECT_2
 from tests.factories import CallFactory, DataSubjectRequestFactory
@@ -299,13 +300,42 @@ def test_the_list_costs_a_fixed_number_of_queries_and_never_counts_the_table(
     DataSubjectRequestFactory.create_batch(27, tenant=tenant_a, numbers=[SUBJECT, SUBJECT_2])
     assert len(_queries(client, LIST)[0]) == len(few)
     assert len(_queries(client, f"{LIST}?status=open&number=0151 12345678")[0]) == len(few)
-    # Past one page, one more query: the total, counted only up to a cap.
+    # Past one page: the total, counted only up to a cap (never the table), and no more
+    # reads of the rows: a page full of open requests needs no read of the closed ones.
     DataSubjectRequestFactory.create_batch(30, tenant=tenant_a)
     many, page = _queries(client, LIST)
-    assert len(many) == len(few) + 1
+    assert len(many) == len(few)
     counts = [sql for sql in many if "COUNT(" in sql.upper()]
     assert counts and all("LIMIT" in sql.upper() for sql in counts), counts
     assert "1–50 of 60" in page and 'rel="next"' in page
+    # A page that runs from the open requests into the closed ones reads both.
+    assert len(_queries(client, f"{LIST}?page=2")[0]) == len(few) + 1
+
+
+def test_pages_run_from_the_open_requests_into_the_closed_ones_without_gaps(
+    client, viewer_a, tenant_a, monkeypatch
+):
+    monkeypatch.setattr(RequestListView, "paginate_by", 10)
+    with time_machine.travel(NOW, tick=False):
+        open_ones = [
+            DataSubjectRequestFactory(tenant=tenant_a, received_at=NOW - timedelta(days=i))
+            for i in range(13)
+        ]
+        closed = [
+            DataSubjectRequestFactory(tenant=tenant_a, received_at=NOW - timedelta(days=20 + i))
+            for i in range(12)
+        ]
+        # Test data only: closed without the services (and without history).
+        DataSubjectRequest.objects.filter(pk__in=[r.pk for r in closed]).update(status="completed")
+        client.force_login(viewer_a)
+        pages = [client.get(f"{LIST}?page={n}") for n in (1, 2, 3)]
+        assert client.get(f"{LIST}?page=4").status_code == 404
+    listed = [obj.pk for response in pages for obj in response.context["object_list"]]
+    open_order = sorted(open_ones, key=lambda r: (r.effective_due_at, r.pk))
+    closed_order = sorted(closed, key=lambda r: r.received_at, reverse=True)
+    assert listed == [r.pk for r in open_order + closed_order]
+    last = pages[2].content.decode()
+    assert "21–25 of 25" in last and 'rel="next"' not in last and 'rel="prev"' in last
 
 
 # --- the request page ------------------------------------------------------------------------
