@@ -119,10 +119,6 @@ def channel_label(obj: DataSubjectRequest) -> str:
     return CHANNEL_LABELS.get(obj.channel, obj.get_channel_display())
 
 
-def kind_label(obj: DataSubjectRequest) -> str:
-    return obj.get_kind_display()
-
-
 def subject_label(obj: DataSubjectRequest) -> str:
     numbers = ", ".join(obj.numbers)  # prefetched
     if obj.name:
@@ -144,7 +140,7 @@ class RequestListView(TenantListView):
     filterset_class = RequestListFilterSet
     columns = [
         Column("Request", request_label, link="dashboard:requests:detail"),
-        Column("Kind", kind_label),
+        Column("Kind", "get_kind_display"),
         Column("Caller", subject_label),
         Column("Status", status_state, kind="badge"),
         Column("Deadline", request_due_badge),
