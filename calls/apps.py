@@ -9,7 +9,7 @@ class CallsConfig(AppConfig):
     def ready(self) -> None:
         from calls import workqueues
         from calls.services import CALL_DELETED_EVENT
-        from calls.views import calls_overview_panel
+        from calls.views.pages import calls_overview_panel
         from portal import webhooks
         from portal import workqueues as portal_workqueues
         from portal.dashboard import register_nav, register_overview_panel

@@ -2,29 +2,29 @@
 
 from django.urls import path
 
-from calls import views
+from calls.views import pages, retention
 
 app_name = "calls"
 
 urlpatterns = [
-    path("", views.CallListView.as_view(), name="list"),
-    path("<int:pk>/", views.CallDetailView.as_view(), name="detail"),
-    path("<int:pk>/recording/", views.CallRecordingView.as_view(), name="recording"),
-    path("<int:pk>/delete/", views.CallDeleteView.as_view(), name="delete"),
-    path("retention-rules/", views.RetentionRuleListView.as_view(), name="retention-rules"),
+    path("", pages.CallListView.as_view(), name="list"),
+    path("<int:pk>/", pages.CallDetailView.as_view(), name="detail"),
+    path("<int:pk>/recording/", pages.CallRecordingView.as_view(), name="recording"),
+    path("<int:pk>/delete/", pages.CallDeleteView.as_view(), name="delete"),
+    path("retention-rules/", retention.RetentionRuleListView.as_view(), name="retention-rules"),
     path(
         "retention-rules/new/",
-        views.RetentionRuleCreateView.as_view(),
+        retention.RetentionRuleCreateView.as_view(),
         name="retention-rule-create",
     ),
     path(
         "retention-rules/<int:pk>/edit/",
-        views.RetentionRuleEditView.as_view(),
+        retention.RetentionRuleEditView.as_view(),
         name="retention-rule-edit",
     ),
     path(
         "retention-rules/<int:pk>/delete/",
-        views.RetentionRuleDeleteView.as_view(),
+        retention.RetentionRuleDeleteView.as_view(),
         name="retention-rule-delete",
     ),
 ]

@@ -56,6 +56,9 @@ def test_find_a_call_by_another_format_play_it_and_read_the_transcript(
     page_for, admin_a, calls_a, shoot, member_factory, tenant_a
 ):
     page = page_for(admin_a, login_form=True)
+    expect(page.get_by_role("img", name="Calls per week")).to_be_visible()
+    expect(page.get_by_text("flagged by the purpose gate in 30 days")).to_be_visible()
+    shoot(page, "overview-calls")
     page.get_by_role("navigation").get_by_role("link", name="Calls", exact=True).last.click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Calls")
     expect(page.get_by_text("restricted", exact=True)).to_be_visible()

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from calls import services
 from calls.models import Call, Recording, RecordingAccess, RetentionRule, Transcript
-from calls.views import CallListView
+from calls.views.pages import CallListView
 from consent.models import ConsentEvent
 from tests.calls.conftest import give_consent
 from tests.factories import (

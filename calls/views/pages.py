@@ -1,118 +1,47 @@
-"""Web views of the calls app: helpers shared with the API and the admin, and the tenant
-dashboard's pages (mounted under /dashboard/calls/ by ``calls/urls.py``).
-
-Dashboard pages: the call list (search by number in any format, filters), the call page
-(details, the lawful basis at the time, the player and the transcript — each consultation
-logged with its purpose first —, the access log), deleting a call through
-``services.call_delete``, and the retention rules. Everyone reads; agents consult recordings
-and transcripts; admins and owners delete calls and manage the rules.
-"""
+"""The dashboard's call pages: the list (search by number in any format, filters), the call
+page (details, the lawful basis at the time, the player and the transcript — each consultation
+logged with its purpose first —, the access log), the recording stream, deleting a call through
+``services.call_delete``, and the overview panel."""
 
 from __future__ import annotations
 
-import mimetypes
 from datetime import timedelta
 from urllib.parse import urlencode
 
-from django.core import signing
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
-from django.http import FileResponse, Http404, HttpResponseRedirect
+from django.http import Http404, HttpResponseRedirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
-from django.views.generic import DetailView, FormView, View
+from django.views.generic import DetailView, View
 
 from calls import selectors, services
 from calls.filters import CallFilterSet
-from calls.forms import CallDeletionForm, ConsultationForm, RetentionRuleForm
+from calls.forms import CallDeletionForm, ConsultationForm
 from calls.models import Call, RecordingAccess, RetentionRule
 from calls.services import OpenRecording
 from calls.templatetags.calls import phone
+from calls.views.media import (
+    CONSULTATION_TTL,
+    consultant,
+    consultation_for_token,
+    consultation_token,
+    recording_response,
+)
 from consent.models import LawfulBasis
 from portal.access import is_dpo
 from portal.charts import weekly_counts
-from portal.dashboard import (
-    ConfirmActionView,
-    ServiceFormMixin,
-    TenantDashboardMixin,
-    TenantObjectMixin,
-)
+from portal.dashboard import ConfirmActionView, TenantDashboardMixin, TenantObjectMixin
 from portal.dashboard_lists import Column, TenantListView
 from portal.errors import BusinessRuleError
-from portal.models import ApiKey, Membership
+from portal.models import Membership
 from portal.templatetags.dashboard import badge
 
 ADMIN = Membership.Role.ADMIN
 AGENT = Membership.Role.AGENT
 
-# --- shared by the API, the admin and the dashboard ----------------------------------------
-
-
-def consultant(request) -> dict:
-    """Who consults a recording, for the access log: user, API key and address.
-
-    The address is the peer's (REMOTE_ADDR): a client-supplied X-Forwarded-For is not
-    evidence. Behind a proxy, have it set REMOTE_ADDR (e.g. gunicorn's --forwarded-allow-ips).
-    """
-    auth = getattr(request, "auth", None)
-    api_key = auth if isinstance(auth, ApiKey) else None
-    return {
-        # A key acts for its tenant's integration, not as the person who created it (who may
-        # even be platform staff): the key is the consultant.
-        "user": None if api_key else request.user,
-        "api_key": api_key,
-        "ip_address": request.META.get("REMOTE_ADDR") or None,
-    }
-
-
-def recording_response(opened: OpenRecording, *, how: str) -> FileResponse:
-    """Stream a recording; downloads as an attachment, playback inline. The file name carries
-    the call's id, never a number."""
-    recording = opened.recording
-    extension = mimetypes.guess_extension(recording.content_type) or ""
-    response = FileResponse(
-        opened.file,
-        content_type=recording.content_type,
-        as_attachment=how != RecordingAccess.How.PLAYBACK,
-        filename=f"call-{recording.call_id}{extension}",
-    )
-    response["Content-Length"] = str(recording.size_bytes)
-    response["Cache-Control"] = "private, no-store"
-    return response
-
-
-CONSULTATION_SALT = "calls.consultation"
-CONSULTATION_TTL = 15 * 60  # seconds a logged consultation's player or transcript link works
-
-
-def consultation_token(access: RecordingAccess) -> str:
-    """A short-lived link token standing for one logged consultation (signed access id)."""
-    return signing.dumps(access.pk, salt=CONSULTATION_SALT)
-
-
-def consultation_for_token(
-    token: str | None, *, user, call_id: int | None, what: str | None = None
-) -> RecordingAccess | None:
-    """The logged consultation a link stands for — by this user, of this call (and of
-    ``what``), issued less than ``CONSULTATION_TTL`` ago — or None.
-
-    A player's requests (the browser may fetch the file more than once) are the one
-    consultation logged when the purpose was chosen; without one, nothing is served.
-    """
-    if not token or call_id is None or not getattr(user, "is_authenticated", False):
-        return None
-    try:
-        access_id = signing.loads(token, salt=CONSULTATION_SALT, max_age=CONSULTATION_TTL)
-    except signing.BadSignature:
-        return None
-    accesses = RecordingAccess.objects.filter(pk=access_id, user=user, call_id=call_id)
-    if what is not None:
-        accesses = accesses.filter(what=what)
-    return accesses.first()
-
-
-# --- dashboard: the call list --------------------------------------------------------------
+# --- the call list ------------------------------------------------------------------------
 
 
 def call_numbers(call: Call) -> str:
@@ -189,7 +118,7 @@ class CallListView(TenantListView):
         return context
 
 
-# --- dashboard: the call page, consultation and playback -----------------------------------
+# --- the call page, consultation and playback -----------------------------------------------
 
 CONSULTATION_KEYS = tuple(RecordingAccess.What.values)  # "recording", "transcript"
 RECENT_ACCESSES = 50
@@ -353,97 +282,6 @@ class CallDeleteView(ConfirmActionView):
         context = super().get_context_data(**kwargs)
         context.update(form=self.form, blockers=services.call_deletion_blockers(self.object))
         return context
-
-
-# --- dashboard: retention rules ------------------------------------------------------------
-
-
-def _days(value: int | None) -> str:
-    if value is None:
-        return ""
-    years = value / 365
-    return f"{value} days" + (f" (about {years:.3g} years)" if value >= 365 else "")
-
-
-class RetentionRuleListView(TenantListView):
-    model = RetentionRule
-    write_role = ADMIN
-    nav = "dashboard:calls:retention-rules"
-    template_name = "dashboard/calls/retention_rules.html"
-    ordering = ("category",)
-    columns = [
-        Column("Category", "category", kind="code"),
-        Column("Deleted after", lambda rule: _days(rule.max_age_days), empty="never"),
-        Column("Kept at least", lambda rule: _days(rule.min_age_days), empty="no minimum"),
-        Column("Legal reference", "legal_reference"),
-        Column("Created", "created_at", kind="date"),
-    ]
-    empty_title = "No retention rules yet"
-    empty_text = (
-        "Without a rule, calls are kept until someone deletes them. Add a rule per category: a "
-        "maximum age for storage limitation and, where a law obliges you to keep calls, a minimum."
-    )
-
-
-class RetentionRuleFormMixin(ServiceFormMixin, TenantDashboardMixin):
-    read_role = write_role = ADMIN
-    nav = "dashboard:calls:retention-rules"
-    form_class = RetentionRuleForm
-    template_name = "dashboard/calls/retention_rule_form.html"
-
-    def list_url(self) -> str:
-        return reverse("dashboard:calls:retention-rules")
-
-
-class RetentionRuleCreateView(RetentionRuleFormMixin, FormView):
-    def perform(self, form):
-        rule = services.retention_rule_create(tenant=self.tenant, **form.cleaned_data)
-        return self.done(f"Retention rule for “{rule.category}” added.", self.list_url())
-
-
-class RetentionRuleEditView(RetentionRuleFormMixin, TenantObjectMixin, FormView):
-    model = RetentionRule
-
-    def get(self, request, *args, **kwargs):
-        self.object = self.get_object()
-        return super().get(request, *args, **kwargs)
-
-    def post(self, request, *args, **kwargs):
-        self.object = self.get_object()
-        return super().post(request, *args, **kwargs)
-
-    def get_initial(self):
-        return {name: getattr(self.object, name) for name in services.RULE_FIELDS}
-
-    def perform(self, form):
-        changes = {
-            name: value
-            for name, value in form.cleaned_data.items()
-            if getattr(self.object, name) != value
-        }
-        if not changes:
-            return self.done("Nothing changed.", self.list_url())
-        rule = services.retention_rule_update(rule=self.object, **changes)
-        return self.done(f"Retention rule for “{rule.category}” saved.", self.list_url())
-
-
-class RetentionRuleDeleteView(ConfirmActionView):
-    model = RetentionRule
-    read_role = write_role = ADMIN
-    nav = "dashboard:calls:retention-rules"
-    confirm_title = "Delete this retention rule?"
-    confirm_explanation = (
-        "Calls of this category are then kept until someone deletes them: the sweep no longer "
-        "deletes them after the maximum, and no minimum protects them from early deletion."
-    )
-    confirm_button = "Delete the rule"
-
-    def perform(self, obj) -> str:
-        services.retention_rule_delete(rule=obj)
-        return f"Retention rule for “{obj.category}” deleted."
-
-    def get_success_url(self) -> str:
-        return reverse("dashboard:calls:retention-rules")
 
 
 # --- overview panel ------------------------------------------------------------------------
