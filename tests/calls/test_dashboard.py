@@ -18,7 +18,7 @@ from calls import services
 from calls.models import Call, Recording, RecordingAccess, RetentionRule, Transcript
 from calls.views.pages import CallListView
 from consent.models import ConsentEvent
-from tests.calls.conftest import give_consent
+from tests.calls.conftest import give_consent, media_rows
 from tests.factories import (
     CallFactory,
     PurposeFactory,
@@ -203,22 +203,14 @@ def test_pages_without_counting_the_whole_table(client, admin_a, tenant_a, monke
 
 @pytest.mark.parametrize("rows", [3, 30])
 def test_the_list_costs_a_fixed_number_of_queries(
-    client, admin_a, tenant_a, wav, rows, django_assert_max_num_queries
+    client, admin_a, tenant_a, rows, django_assert_max_num_queries
 ):
     purposes = [PurposeFactory(tenant=tenant_a, code=c) for c in ("service_delivery", "training")]
     RetentionRuleFactory(tenant=tenant_a, category="support")
     for i in range(rows):
         call = CallFactory(tenant=tenant_a, gate_flags=["training"] if i % 2 else [])
         call.purposes.add(*purposes)
-        Recording.objects.create(
-            tenant=tenant_a,
-            call=call,
-            file=f"x/{i}",
-            content_type="audio/wav",
-            size_bytes=1,
-            sha256="0" * 64,
-        )
-        Transcript.objects.create(tenant=tenant_a, call=call, language="de", text="Hallo")
+        media_rows(call)
     client.force_login(admin_a)
     client.get(LIST)  # warm up (session)
     with django_assert_max_num_queries(10):
