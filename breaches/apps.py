@@ -7,9 +7,10 @@ class BreachesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from breaches import workqueues
+        from breaches import views, workqueues
         from breaches.services import NOTIFIED_EVENT
         from portal import webhooks
+        from portal.dashboard import register_nav, register_overview_panel
         from portal.workqueues import register
 
         webhooks.register_event(
@@ -18,3 +19,12 @@ class BreachesConfig(AppConfig):
             "incident and notice ids, phase, risk level and your own counts.",
         )
         register(workqueues.breach_queues)
+        register_nav("Breaches", "Breach notices", "dashboard:breaches:list", order=400)
+        # Near the top: a notice to acknowledge is the most urgent thing on the overview.
+        register_overview_panel(
+            "breach-notices",
+            "Breach notices to acknowledge",
+            "dashboard/breaches/panel.html",
+            views.notices_to_acknowledge_panel,
+            order=50,
+        )

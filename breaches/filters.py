@@ -1,6 +1,14 @@
 import django_filters
 
-from breaches.models import BreachIncident, BreachNotification, RiskLevel
+from breaches.models import BreachIncident, RiskLevel
+from breaches.selectors import tenant_unacknowledged_notices
+from portal.dashboard_lists import TenantFilterSet
+
+
+def filter_by_acknowledgement(queryset, tenant, *, unacknowledged: bool):
+    """Incidents with a notice the tenant has not acknowledged yet (or, False, none left)."""
+    ids = tenant_unacknowledged_notices(tenant).values("incident_id")
+    return queryset.filter(pk__in=ids) if unacknowledged else queryset.exclude(pk__in=ids)
 
 
 class TenantBreachFilter(django_filters.FilterSet):
@@ -16,8 +24,30 @@ class TenantBreachFilter(django_filters.FilterSet):
         fields = ["status", "risk_level", "unacknowledged"]
 
     def filter_unacknowledged(self, queryset, name, value):
-        pending = BreachNotification.objects.for_tenant(self.request.tenant).filter(
-            recipient=BreachNotification.Recipient.TENANT, acknowledged_at__isnull=True
+        return filter_by_acknowledgement(queryset, self.request.tenant, unacknowledged=value)
+
+
+class BreachNoticeFilterSet(TenantFilterSet):
+    """The dashboard's breach notices: to acknowledge or not, incident status, our risk advice."""
+
+    acknowledgement = django_filters.ChoiceFilter(
+        choices=[("unacknowledged", "To acknowledge"), ("acknowledged", "Acknowledged")],
+        method="filter_acknowledgement",
+        label="Acknowledgement",
+        empty_label="Any",
+    )
+    status = django_filters.ChoiceFilter(
+        choices=BreachIncident.Status.choices, label="Incident status", empty_label="Any"
+    )
+    risk_level = django_filters.ChoiceFilter(
+        choices=RiskLevel.choices, label="Our risk advice", empty_label="Any"
+    )
+
+    class Meta:
+        model = BreachIncident
+        fields = ["acknowledgement", "status", "risk_level"]
+
+    def filter_acknowledgement(self, queryset, name, value):
+        return filter_by_acknowledgement(
+            queryset, self.request.tenant, unacknowledged=value == "unacknowledged"
         )
-        ids = pending.values("incident_id")
-        return queryset.filter(pk__in=ids) if value else queryset.exclude(pk__in=ids)

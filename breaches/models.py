@@ -352,6 +352,9 @@ class BreachNotification(models.Model):
         ]
         indexes = [
             models.Index(fields=["tenant", "acknowledged_at"], name="breach_notice_tenant_ack"),
+            # A tenant's notices of one incident: the dashboard's per-row notice state and the
+            # tenant view, without sifting through every other tenant told of the same incident.
+            models.Index(fields=["tenant", "incident"], name="breach_notice_tenant_incident"),
         ]
 
     def __str__(self) -> str:

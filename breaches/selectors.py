@@ -202,8 +202,49 @@ def tenant_notices(tenant: Tenant) -> QuerySet:
     return BreachNotification.objects.for_tenant(tenant).filter(recipient=Recipient.TENANT)
 
 
+def tenant_unacknowledged_notices(tenant: Tenant) -> QuerySet:
+    return tenant_notices(tenant).filter(acknowledged_at__isnull=True)
+
+
 def tenant_unacknowledged_count(tenant: Tenant) -> int:
-    return tenant_notices(tenant).filter(acknowledged_at__isnull=True).count()
+    return tenant_unacknowledged_notices(tenant).count()
+
+
+def with_tenant_notice_state(queryset: QuerySet, *, tenant: Tenant) -> QuerySet:
+    """Annotate incidents with the tenant's side of them, in the same query (dashboard lists):
+
+    ``notified_at`` — when the tenant was first told: its own 72 hours (Art. 33(1)) run from
+    its awareness, at the latest from then; ``latest_phase`` — of the most recent notice it
+    received; ``unacknowledged_notices`` — how many await its acknowledgement;
+    ``initial_acknowledged`` — whether its initial notice has been acknowledged.
+    """
+    notices = tenant_notices(tenant).filter(incident=OuterRef("pk"))
+    first = notices.order_by("sent_at", "id")
+    latest = notices.order_by("-sent_at", "-id")
+    return queryset.annotate(
+        notified_at=Subquery(first.values("sent_at")[:1]),
+        initial_acknowledged=~Exists(notices.filter(phase=Phase.INITIAL, acknowledged_at=None)),
+        latest_phase=Subquery(latest.values("phase")[:1]),
+        unacknowledged_notices=_count_of(notices.filter(acknowledged_at__isnull=True)),
+    )
+
+
+@dataclass(frozen=True)
+class TenantClock:
+    """The tenant's own 72 hours to decide whether to notify its supervisory authority."""
+
+    deadline_at: datetime
+    passed: bool
+    pressing: bool  # show it as a deadline: still ahead, or passed with the notice unacknowledged
+
+
+def tenant_clock(incident: BreachIncident, at: datetime | None = None) -> TenantClock:
+    """On a ``with_tenant_notice_state`` incident. The controller's 72 hours run from its own
+    awareness (Art. 33(1)) — at the latest from our first notice. Once they have passed and the
+    notice was acknowledged, the clock is history, not an alarm."""
+    deadline = clock.notification_deadline(incident.notified_at)
+    passed = clock.is_overdue(deadline, at)
+    return TenantClock(deadline, passed, pressing=not passed or not incident.initial_acknowledged)
 
 
 # --- The register (Art. 33(5)) as rows, for the CSV export. ---

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+from collections.abc import Iterable, Iterator
+
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
 from django.utils.timezone import now
 
 from portal.audit import audit_history
-from portal.models import TenantOwnedModel
+from portal.errors import BusinessRuleError
+from portal.models import TenantOwnedModel, TenantQuerySet
 
 
 class LawfulBasis(models.TextChoices):
@@ -66,6 +71,71 @@ class PrivacyNotice(TenantOwnedModel):
         return f"v{self.version}"
 
 
+class AppendOnlyLedgerError(BusinessRuleError):
+    """Raised on any attempt to change or delete a consent event outside an erasure."""
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(
+            message
+            or "The consent ledger is append-only: record a new event (a withdrawal is a new "
+            "event) instead of changing or deleting one. Only erasure under a data-subject "
+            "request removes events.",
+            code="append_only",
+            status_code=409,
+        )
+
+
+# The data-subject request an erasure of ledger events runs under (None: no erasure running).
+_erasure_request: contextvars.ContextVar[int | None] = contextvars.ContextVar(
+    "consent_ledger_erasure", default=None
+)
+
+
+@contextlib.contextmanager
+def ledger_erasure(*, request_id: int) -> Iterator[None]:
+    """The one escape hatch from the ledger's append-only rule: erasure under a request.
+
+    Inside this block ``ConsentEvent`` rows may be deleted (never updated). Prefer
+    ``ConsentEvent.objects.erase_for_request``, which uses it.
+    """
+    if not request_id:
+        raise BusinessRuleError("Ledger erasure needs the data-subject request it runs under.")
+    token = _erasure_request.set(request_id)
+    try:
+        yield
+    finally:
+        _erasure_request.reset(token)
+
+
+def _refuse_unless_erasing() -> None:
+    if _erasure_request.get() is None:
+        raise AppendOnlyLedgerError()
+
+
+class ConsentEventQuerySet(TenantQuerySet):
+    """The ledger's queryset: bulk ``update()`` is refused, ``delete()`` only under erasure."""
+
+    def update(self, **kwargs):
+        raise AppendOnlyLedgerError()
+
+    def delete(self):
+        _refuse_unless_erasing()
+        return super().delete()
+
+    def erase_for_request(self, *, tenant_id: int, numbers: Iterable[str], request_id: int) -> int:
+        """Delete every event (and so the current state) of ``numbers`` (E.164) in a tenant.
+
+        Called by the erasure of a data-subject request (Art. 17). The events' historical rows
+        are left to that erasure, which redacts history for every model alike.
+        """
+        numbers = list(numbers)
+        with ledger_erasure(request_id=request_id), transaction.atomic():
+            events = self.model.objects.filter(tenant_id=tenant_id, number__in=numbers)
+            count = events.count()
+            events.delete()
+        return count
+
+
 class ConsentEvent(TenantOwnedModel):
     """One entry of the append-only ledger (Art. 7(1): the controller must be able to prove).
 
@@ -95,8 +165,15 @@ class ConsentEvent(TenantOwnedModel):
     lawful_basis = models.CharField(max_length=24, choices=LawfulBasis.choices)
     action = models.CharField(max_length=10, choices=Action.choices)
     method = models.CharField(max_length=32, choices=Method.choices)
+    # The call keeps its id here even after the call itself is erased or expires: the ledger
+    # is evidence and is not rewritten when a call goes (no database constraint, no SET NULL).
     evidence_call = models.ForeignKey(
-        "calls.Call", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "calls.Call",
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
     )
     evidence_message_id = models.CharField(max_length=128, blank=True)
     evidence_document = models.CharField(max_length=255, blank=True)
@@ -106,17 +183,20 @@ class ConsentEvent(TenantOwnedModel):
     occurred_at = models.DateTimeField()
     recorded_at = models.DateTimeField(default=now, editable=False)
     source = models.CharField(max_length=10, choices=Source.choices)
+    # Who recorded it stays provable: a user or key that recorded consent cannot be deleted
+    # (deactivate the user, revoke the key).
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
         blank=True,
-        on_delete=models.SET_NULL,
+        on_delete=models.PROTECT,
         related_name="+",
     )
     recorded_by_api_key = models.ForeignKey(
-        "portal.ApiKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "portal.ApiKey", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
 
+    objects = ConsentEventQuerySet.as_manager()
     history = audit_history()
 
     class Meta:
@@ -124,10 +204,21 @@ class ConsentEvent(TenantOwnedModel):
         indexes = [
             models.Index(fields=["tenant", "number", "occurred_at"], name="consent_ev_number"),
             models.Index(fields=["tenant", "purpose", "occurred_at"], name="consent_ev_purpose"),
+            # The admin searches the ledger by number across the tenants a user may see.
+            models.Index(fields=["number"], name="consent_ev_e164"),
         ]
 
     def __str__(self) -> str:
         return f"{self.action} {self.purpose_id} {self.occurred_at:%Y-%m-%d}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise AppendOnlyLedgerError()
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        _refuse_unless_erasing()
+        return super().delete(*args, **kwargs)
 
 
 class ConsentState(TenantOwnedModel):
@@ -137,7 +228,8 @@ class ConsentState(TenantOwnedModel):
     """
 
     number = models.CharField(max_length=20)
-    purpose = models.ForeignKey(Purpose, on_delete=models.CASCADE, related_name="+")
+    purpose = models.ForeignKey(Purpose, on_delete=models.CASCADE, related_name="states")
+    # Denormalised (purpose codes never change) so that the check is keyed by what it is asked.
     purpose_code = models.SlugField(max_length=64)
     allowed = models.BooleanField()
     lawful_basis = models.CharField(max_length=24, choices=LawfulBasis.choices)
@@ -152,6 +244,10 @@ class ConsentState(TenantOwnedModel):
             models.UniqueConstraint(
                 fields=["tenant", "number", "purpose_code"], name="consent_state_unique"
             )
+        ]
+        indexes = [
+            # Consent rate per purpose (tenant admin page): an index-only scan.
+            models.Index(fields=["tenant", "purpose_code", "allowed"], name="consent_state_rate"),
         ]
 
     def __str__(self) -> str:
@@ -189,3 +285,34 @@ class ProcessingRestriction(TenantOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.kind} since {self.started_at:%Y-%m-%d}"
+
+
+class SmsNotice(TenantOwnedModel):
+    """An SMS consent notice sent to a subject: the evidence behind ``sms_notice`` consent.
+
+    Sending a notice records no consent by itself (silence is not consent, Recital 32): the
+    subject's answer is recorded afterwards as a ``sms_notice`` event naming ``message_id``.
+    """
+
+    number = models.CharField(max_length=20, help_text="E.164")
+    purpose = models.ForeignKey(Purpose, on_delete=models.PROTECT, related_name="+")
+    notice = models.ForeignKey(PrivacyNotice, on_delete=models.PROTECT, related_name="+")
+    message_id = models.CharField(max_length=128)
+    text = models.TextField()
+    sent_at = models.DateTimeField(default=now)
+    sent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    sent_by_api_key = models.ForeignKey(
+        "portal.ApiKey", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    history = audit_history()
+
+    class Meta:
+        ordering = ["-sent_at"]
+        verbose_name = "SMS consent notice"
+        indexes = [models.Index(fields=["tenant", "message_id"], name="sms_notice_message")]
+
+    def __str__(self) -> str:
+        return f"SMS notice {self.message_id}"

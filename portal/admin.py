@@ -127,7 +127,15 @@ class TenantAdmin(GuardedModelAdminMixin, PortalModelAdmin):
                 ]
             },
         ),
+        ("Consent", {"fields": ["consent_rates"]}),
     ]
+    readonly_fields = ["consent_rates"]
+
+    @admin.display(description="Consent rate per purpose")
+    def consent_rates(self, obj):
+        from consent.admin import consent_rate_table
+
+        return consent_rate_table(obj) if obj and obj.pk else "—"
 
     @admin.display(description="Support staff")
     def support_staff(self, obj):

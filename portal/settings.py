@@ -173,6 +173,8 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "calls.tasks.file_deletions_retry",
         "schedule": 600.0,
     },
+    "dsr-reminders": {"task": "dsr.tasks.reminders_send", "schedule": 15 * 60.0},
+    "dsr-package-expiry": {"task": "dsr.tasks.package_expire_due", "schedule": 60 * 60.0},
 }
 WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 7)
 WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 10)
@@ -233,13 +235,26 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
-    "ENUM_NAME_OVERRIDES": {},
+    "ENUM_NAME_OVERRIDES": {
+        "LawfulBasisEnum": "consent.models.LawfulBasis",
+        "RequestKindEnum": "dsr.models.RequestKind",
+        "RequestStatusEnum": "dsr.models.RequestStatus",
+        "NoticeKindEnum": "dsr.models.SubjectNotice.Kind",
+        "PackageStatusEnum": "dsr.models.AccessPackage.Status",
+    },
 }
 
 # History is evidence: never revert an object to an old version from the admin (it could also
 # bring back personal data that an erasure removed).
 SIMPLE_HISTORY_REVERT_DISABLED = True
 SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True
+
+# Data-subject requests: how long an access/portability package can be downloaded before it is
+# deleted, and the processor's name as the cover letter gives it.
+PACKAGE_TTL_DAYS = env_int("PACKAGE_TTL_DAYS", 14)
+if PACKAGE_TTL_DAYS < 1:
+    raise ImproperlyConfigured(f"PACKAGE_TTL_DAYS must be at least 1, got {PACKAGE_TTL_DAYS}.")
+PLATFORM_NAME = env_str("PLATFORM_NAME", "The telephony platform operating this portal")
 
 # Keyed hash for erasure tombstones (HMAC); defaults to SECRET_KEY-derived when unset.
 TOMBSTONE_KEY = env_str("TOMBSTONE_KEY", "") or f"tombstone:{SECRET_KEY}"

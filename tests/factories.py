@@ -7,15 +7,26 @@ and fails if a model reachable by URL has no factory here.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import timedelta
 
 import factory
 from django.contrib.auth import get_user_model
+from django.core.files.base import ContentFile
 from django.utils import timezone
 
 from breaches.models import BreachIncident, BreachNotification, BreachTenantImpact
-from calls.models import Call, FileDeletion, RecordingAccess, RetentionRule
-from consent.models import LawfulBasis, Purpose
+from calls.models import Call, FileDeletion, Recording, RecordingAccess, RetentionRule, Transcript
+from consent.models import (
+    ConsentEvent,
+    ConsentState,
+    LawfulBasis,
+    PrivacyNotice,
+    ProcessingRestriction,
+    Purpose,
+    SmsNotice,
+)
+from dsr.models import AccessPackage, CallRectification, DataSubjectRequest
 from portal import services
 from portal.models import ApiKey, Membership, Tenant, Webhook, WebhookDelivery
 
@@ -126,6 +137,89 @@ class PurposeFactory(factory.django.DjangoModelFactory):
     default_lawful_basis = LawfulBasis.CONTRACT
 
 
+@registers(PrivacyNotice)
+class PrivacyNoticeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = PrivacyNotice
+        django_get_or_create = ("tenant", "version")
+
+    tenant = factory.SubFactory(TenantFactory)
+    version = factory.Sequence(lambda n: f"{n + 1}.0")
+    url = factory.LazyAttribute(lambda n: f"https://privacy.example.com/v{n.version}")
+    text = factory.LazyAttribute(lambda n: f"Privacy notice, version {n.version}.")
+    text_sha256 = factory.LazyAttribute(lambda n: hashlib.sha256(n.text.encode()).hexdigest())
+    effective_from = factory.LazyFunction(lambda: timezone.now() - timedelta(days=365))
+
+
+class ConsentEventFactory(factory.Factory):
+    """Built through ``consent_give`` / ``consent_withdraw`` (so the current state is written
+    too); ``action="withdrawn"`` records a withdrawal."""
+
+    class Meta:
+        model = ConsentEvent
+
+    tenant = factory.SubFactory(TenantFactory)
+    number = factory.Sequence(lambda n: f"+49301234{n:04d}")
+    purpose = factory.SubFactory(PurposeFactory, tenant=factory.SelfAttribute("..tenant"))
+    notice = factory.SubFactory(PrivacyNoticeFactory, tenant=factory.SelfAttribute("..tenant"))
+    lawful_basis = LawfulBasis.CONSENT
+    method = ConsentEvent.Method.IVR_KEYPRESS
+    occurred_at = None
+    source = ConsentEvent.Source.API
+    action = ConsentEvent.Action.GIVEN
+
+    @classmethod
+    def _create(cls, model_class, *, notice, action, **kwargs):
+        from consent.services import consent_give, consent_withdraw
+
+        record = consent_withdraw if action == ConsentEvent.Action.WITHDRAWN else consent_give
+        return record(notice_version=notice.version, **kwargs)
+
+
+MODEL_FACTORIES[ConsentEvent] = ConsentEventFactory
+
+
+class ConsentStateFactory(factory.Factory):
+    """The current state written by a ledger event (the state table has no other writer)."""
+
+    class Meta:
+        model = ConsentState
+
+    tenant = factory.SubFactory(TenantFactory)
+
+    @classmethod
+    def _create(cls, model_class, *, tenant, **kwargs):
+        event = ConsentEventFactory(tenant=tenant, **kwargs)
+        return ConsentState.objects.get(event=event)
+
+
+MODEL_FACTORIES[ConsentState] = ConsentStateFactory
+
+
+@registers(ProcessingRestriction)
+class ProcessingRestrictionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ProcessingRestriction
+
+    tenant = factory.SubFactory(TenantFactory)
+    number = factory.Sequence(lambda n: f"+49301239{n:04d}")
+    kind = ProcessingRestriction.Kind.RESTRICTION
+    reason = "Accuracy contested (Art. 18(1)(a))."
+
+
+@registers(SmsNotice)
+class SmsNoticeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SmsNotice
+
+    tenant = factory.SubFactory(TenantFactory)
+    number = factory.Sequence(lambda n: f"+49301238{n:04d}")
+    purpose = factory.SubFactory(PurposeFactory, tenant=factory.SelfAttribute("..tenant"))
+    notice = factory.SubFactory(PrivacyNoticeFactory, tenant=factory.SelfAttribute("..tenant"))
+    message_id = factory.Sequence(lambda n: f"msg-{n}")
+    text = "Notice"
+
+
 @registers(Call)
 class CallFactory(factory.django.DjangoModelFactory):
     class Meta:
@@ -140,6 +234,40 @@ class CallFactory(factory.django.DjangoModelFactory):
     ended_at = factory.LazyAttribute(lambda c: c.started_at + timedelta(minutes=3))
     duration_seconds = 180
     category = "support"
+
+
+def _audio_bytes(seed: int, size: int = 4096) -> bytes:
+    block = hashlib.sha256(str(seed).encode()).digest()
+    return (block * (size // len(block) + 1))[:size]
+
+
+@registers(Recording)
+class RecordingFactory(factory.django.DjangoModelFactory):
+    """A recording whose file holds ``content`` (default: a few KB of distinct bytes)."""
+
+    class Meta:
+        model = Recording
+        exclude = ["content"]
+
+    tenant = factory.SubFactory(TenantFactory)
+    call = factory.SubFactory(CallFactory, tenant=factory.SelfAttribute("..tenant"))
+    content = factory.Sequence(_audio_bytes)
+    content_type = "audio/mpeg"
+    size_bytes = factory.LazyAttribute(lambda o: len(o.content))
+    sha256 = factory.LazyAttribute(lambda o: hashlib.sha256(o.content).hexdigest())
+    duration_seconds = 60
+    file = factory.LazyAttribute(lambda o: ContentFile(o.content, name="audio.mp3"))
+
+
+@registers(Transcript)
+class TranscriptFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Transcript
+
+    tenant = factory.SubFactory(TenantFactory)
+    call = factory.SubFactory(CallFactory, tenant=factory.SelfAttribute("..tenant"))
+    language = "de-DE"
+    text = factory.Sequence(lambda n: f"Guten Tag, hier spricht der Anrufer {n}.")
 
 
 @registers(RetentionRule)
@@ -230,3 +358,52 @@ class BreachNotificationFactory(factory.django.DjangoModelFactory):
     phase = BreachNotification.Phase.INITIAL
     subject = "Breach notice"
     content = "Notice content"
+
+
+# --- data-subject requests --------------------------------------------------------------------
+
+
+@registers(DataSubjectRequest)
+class DataSubjectRequestFactory(factory.Factory):
+    """Opens a request through the service (deadline, numbers, timeline and all)."""
+
+    class Meta:
+        model = DataSubjectRequest
+
+    tenant = factory.SubFactory(TenantFactory)
+    kind = "access"
+    numbers = factory.LazyFunction(lambda: ["+4915112345678"])
+    channel = "api"
+    name = "Erika Mustermann"
+    email = "erika@example.com"
+    details = ""
+    received_at = None
+    by = None
+
+    @classmethod
+    def _create(cls, model_class, **kwargs):
+        from dsr.services import request_open
+
+        return request_open(**kwargs)
+
+
+@registers(AccessPackage)
+class AccessPackageFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = AccessPackage
+
+    tenant = factory.SubFactory(TenantFactory)
+    request = factory.SubFactory(
+        DataSubjectRequestFactory, tenant=factory.SelfAttribute("..tenant")
+    )
+    status = "building"
+
+
+@registers(CallRectification)
+class CallRectificationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = CallRectification
+
+    tenant = factory.SubFactory(TenantFactory)
+    call = factory.SubFactory(CallFactory, tenant=factory.SelfAttribute("..tenant"))
+    statement = "The caller's name is spelled Meier, not Maier."

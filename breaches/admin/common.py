@@ -7,20 +7,17 @@ from django.db.models import Q
 from django.utils import timezone
 
 from breaches import clock
-from breaches.models import BreachIncident, BreachNotification, RiskLevel
+from breaches.badges import risk_state
+from breaches.models import BreachIncident, BreachNotification
 from breaches.selectors import clock_running
 from portal.access import is_dpo, visible_tenant_ids
 from portal.admin import status_badge
 
-RISK_SEVERITY = {RiskLevel.HIGH: "danger", RiskLevel.RISK: "warning", RiskLevel.UNLIKELY: "ok"}
-STATUS_SEVERITY = {"open": "danger", "assessing": "warning", "contained": "info", "closed": "muted"}
 EXPORT_PERMISSION = "breaches.export_breach_register"
 
 
 def risk_badge(incident: BreachIncident) -> str:
-    if not incident.risk_level:
-        return status_badge("not assessed", "danger")
-    return status_badge(incident.get_risk_level_display(), RISK_SEVERITY[incident.risk_level])
+    return status_badge(*risk_state(incident))
 
 
 def visible_notifications(user):

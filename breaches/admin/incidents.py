@@ -10,11 +10,11 @@ from breaches import clock, services
 from breaches.admin.actions import IncidentActionPages
 from breaches.admin.common import (
     EXPORT_PERMISSION,
-    STATUS_SEVERITY,
     ClockFilter,
     risk_badge,
     visible_notifications,
 )
+from breaches.badges import status_state
 from breaches.forms import BreachIncidentForm
 from breaches.models import BreachIncident, BreachNotification
 from breaches.selectors import incident_clock, tenant_notice_target_state, with_clock_facts
@@ -88,7 +88,7 @@ class BreachIncidentAdmin(IncidentActionPages, PortalModelAdmin):
 
     @admin.display(description="Status", ordering="status")
     def status_badge(self, obj):
-        return status_badge(obj.get_status_display(), STATUS_SEVERITY[obj.status])
+        return status_badge(*status_state(obj))
 
     @admin.display(description="Risk", ordering="risk_level")
     def risk(self, obj):

@@ -1,4 +1,5 @@
-"""Writes for consent: the ledger, purposes, notices, and processing restrictions."""
+"""Restriction (Art. 18) and objection (Art. 21) of processing for a number; the data-subject
+requests work places and lifts them, the consent check and the purpose gate honour them."""
 
 from __future__ import annotations
 

@@ -1,0 +1,63 @@
+"""Writes for consent (one module per subject, all importable from here):
+
+* ``purposes`` — purposes (no catch-all, codes never change);
+* ``notices`` — privacy-notice versions (evidence once shown);
+* ``ledger`` — giving and withdrawing, and the current state behind the consent check;
+* ``sms`` — SMS consent notices;
+* ``restrictions`` — restriction and objection of processing (Art. 18, 21).
+"""
+
+from consent.services.ledger import (
+    CONSENT_METHODS,
+    METHODS_BY_BASIS,
+    consent_give,
+    consent_withdraw,
+)
+from consent.services.notices import (
+    notice_create,
+    notice_delete,
+    notice_digest,
+    notice_resolve,
+    notice_update,
+)
+from consent.services.purposes import (
+    BUNDLED_MESSAGE,
+    CATCH_ALL_CODES,
+    lawful_basis_validate,
+    purpose_code_validate,
+    purpose_create,
+    purpose_delete,
+    purpose_description_validate,
+    purpose_resolve,
+    purpose_update,
+)
+from consent.services.restrictions import (
+    processing_restriction_lift,
+    processing_restriction_place,
+)
+from consent.services.sms import sms_notice_render, sms_notice_send
+
+__all__ = [
+    "BUNDLED_MESSAGE",
+    "CATCH_ALL_CODES",
+    "CONSENT_METHODS",
+    "METHODS_BY_BASIS",
+    "consent_give",
+    "consent_withdraw",
+    "lawful_basis_validate",
+    "notice_create",
+    "notice_delete",
+    "notice_digest",
+    "notice_resolve",
+    "notice_update",
+    "processing_restriction_lift",
+    "processing_restriction_place",
+    "purpose_code_validate",
+    "purpose_create",
+    "purpose_delete",
+    "purpose_description_validate",
+    "purpose_resolve",
+    "purpose_update",
+    "sms_notice_render",
+    "sms_notice_send",
+]
