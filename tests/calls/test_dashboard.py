@@ -13,11 +13,13 @@ import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from django.utils.html import escape
 
 from calls import services
 from calls.models import Call, Recording, RecordingAccess, RetentionRule, Transcript
 from calls.views.pages import CallListView
 from consent.models import ConsentEvent
+from consent.selectors import REASON_DEFAULT, REASON_NO_CONSENT
 from tests.calls.conftest import give_consent, media_rows
 from tests.factories import (
     CallFactory,
@@ -287,7 +289,7 @@ def test_call_page_shows_details_and_the_lawful_basis_at_the_time(client, viewer
     marketing_row = rows.split("<code>marketing</code>")[1].split("</tr>")[0]
     assert "badge-ok" in marketing_row and "Consent — Art. 6(1)(a)" in marketing_row
     service_row = rows.split("<code>service_delivery</code>")[1].split("</tr>")[0]
-    assert "badge-ok" in service_row and "default lawful basis" in service_row
+    assert "badge-ok" in service_row and escape(REASON_DEFAULT) in service_row
     assert "Legal hold" not in page and "legal hold" not in page.lower()
 
     # The caller's consent would not count for an outbound call.
@@ -297,7 +299,7 @@ def test_call_page_shows_details_and_the_lawful_basis_at_the_time(client, viewer
     other.purposes.add(marketing)
     rows = client.get(detail(other)).content.decode().split('id="basis-title"')[1]
     assert "not allowed" in rows.split("</table>")[0]
-    assert "No consent recorded for this purpose." in rows
+    assert REASON_NO_CONSENT in rows
 
 
 @pytest.mark.parametrize("accesses", [3, 30])
