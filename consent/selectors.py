@@ -275,19 +275,18 @@ def consent_check_all(tenant: Tenant, number: str) -> list[PurposeAnswer]:
     ]
 
 
-def consent_given_state(*, tenant: Tenant, number: str, purpose_code: str) -> ConsentState | None:
+def consent_given_state(
+    *, tenant: Tenant, number: str, purpose_code: str, for_update: bool = False
+) -> ConsentState | None:
     """The current state of (``number`` in E.164, purpose) if its latest event is a consent
-    given — the consent a withdrawal would end — else None."""
-    return (
-        ConsentState.objects.for_tenant(tenant)
-        .filter(
-            number=number,
-            purpose_code=purpose_code,
-            allowed=True,
-            lawful_basis=LawfulBasis.CONSENT,
-        )
-        .first()
-    )
+    given — the consent a withdrawal would end — else None. ``for_update`` locks the row until
+    the end of the transaction (the ledger's services lock the same row)."""
+    states = ConsentState.objects.for_tenant(tenant)
+    if for_update:
+        states = states.select_for_update()
+    return states.filter(
+        number=number, purpose_code=purpose_code, allowed=True, lawful_basis=LawfulBasis.CONSENT
+    ).first()
 
 
 def lawful_basis_at(*, tenant_id: int, number: str, purpose: Purpose, at: datetime) -> BasisAnswer:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from django.contrib import messages
+from django.db import transaction
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html
@@ -269,13 +270,16 @@ class ConsentWithdrawView(ConfirmActionView):
     )
     confirm_button = "Withdraw consent"
 
-    def not_in_force(self) -> str:
+    def not_in_force(self, *, lock: bool = False) -> str:
         """Why there is nothing to withdraw, or "" when the consent is in force."""
         event = self.object
         if event.action != ConsentEvent.Action.GIVEN or event.lawful_basis != LawfulBasis.CONSENT:
             return "This event is not a consent given: there is nothing to withdraw."
         if selectors.consent_given_state(
-            tenant=self.tenant, number=event.number, purpose_code=event.purpose.code
+            tenant=self.tenant,
+            number=event.number,
+            purpose_code=event.purpose.code,
+            for_update=lock,
         ):
             return ""
         return (
@@ -283,22 +287,30 @@ class ConsentWithdrawView(ConfirmActionView):
             "nothing was recorded."
         )
 
+    def nothing_to_withdraw(self, reason: str):
+        messages.info(self.request, reason)
+        return HttpResponseRedirect(self.get_success_url())
+
     def get(self, request, *args, **kwargs):
         self.object = self.get_object()
         if reason := self.not_in_force():
-            messages.info(request, reason)
-            return HttpResponseRedirect(self.get_success_url())
+            return self.nothing_to_withdraw(reason)
         return self.render_to_response(self.get_context_data(form=ConsentWithdrawForm()))
 
     def post(self, request, *args, **kwargs):
         self.object = event = self.get_object()
         if reason := self.not_in_force():
-            messages.info(request, reason)
-            return HttpResponseRedirect(self.get_success_url())
+            return self.nothing_to_withdraw(reason)
         form = ConsentWithdrawForm(request.POST)
-        if form.is_valid():
-            data = form.cleaned_data
-            try:
+        if not form.is_valid():
+            return self.render_to_response(self.get_context_data(form=form))
+        data = form.cleaned_data
+        try:
+            with transaction.atomic():
+                # Checked again with the state row locked: of two clicks sent at once, the
+                # second waits for the first and then finds nothing left to withdraw.
+                if reason := self.not_in_force(lock=True):
+                    return self.nothing_to_withdraw(reason)
                 services.consent_withdraw(
                     tenant=self.tenant,
                     number=event.number,
@@ -309,16 +321,15 @@ class ConsentWithdrawView(ConfirmActionView):
                     source=DASHBOARD,
                     recorded_by=request.user,
                 )
-            except BusinessRuleError as error:
-                add_rule_error(form, rule_error_on_form_fields(error))
-            else:
-                messages.success(
-                    request,
-                    f"Consent withdrawn: {event.number} for {event.purpose.code}. "
-                    "The consent check now answers “not allowed”.",
-                )
-                return HttpResponseRedirect(self.get_success_url())
-        return self.render_to_response(self.get_context_data(form=form))
+        except BusinessRuleError as error:
+            add_rule_error(form, rule_error_on_form_fields(error))
+            return self.render_to_response(self.get_context_data(form=form))
+        messages.success(
+            request,
+            f"Consent withdrawn: {event.number} for {event.purpose.code}. "
+            "The consent check now answers “not allowed”.",
+        )
+        return HttpResponseRedirect(self.get_success_url())
 
     def get_success_url(self) -> str:
         return subject_url(self.object.number)
