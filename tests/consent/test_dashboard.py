@@ -2,7 +2,7 @@
 purposes, privacy notices, SMS notices and the overview panel."""
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 from html import escape
 
 import pytest
@@ -126,14 +126,28 @@ def test_ledger_filters_by_purpose_action_method_basis_and_dates(client, viewer_
     assert listed(action="withdrawn") == {withdrawn.pk}
     assert listed(method="web_form") == {training.pk}
     assert listed(lawful_basis="contract") == {contract.pk}
-    today = timezone.localtime(now).date()
-    week_ago = today - timedelta(days=7)
+    # Days are the tenant's (Berlin): "to" includes its whole day.
+    week_ago = (timezone.localtime(now, tenant_a.tzinfo) - timedelta(days=7)).date()
     assert listed(occurred_from=week_ago.isoformat()) == {training.pk, withdrawn.pk, contract.pk}
     assert listed(occurred_to=week_ago.isoformat()) == {old.pk}
-    assert listed(occurred_from=today.isoformat(), occurred_to=today.isoformat()) == {
-        withdrawn.pk,
-        contract.pk,
-    }
+    day = timezone.localtime(training.occurred_at, tenant_a.tzinfo).date().isoformat()
+    assert listed(occurred_from=day, occurred_to=day) == {training.pk}
+
+
+def test_ledger_dates_are_the_tenants_days(client, viewer_a, give):
+    utc_day = (timezone.now() - timedelta(days=3)).date()
+    late = datetime.combine(utc_day, time(23, 30), tzinfo=UTC)  # the next day in Berlin
+    event = give(occurred_at=late)
+    client.force_login(viewer_a)
+
+    def listed(day):
+        params = {"occurred_from": day.isoformat(), "occurred_to": day.isoformat()}
+        return f"/events/{event.pk}/" in table(
+            client.get("/dashboard/consent/", params).content.decode()
+        )
+
+    assert not listed(utc_day)
+    assert listed(utc_day + timedelta(days=1))
 
 
 def test_ledger_with_an_unreadable_number_says_so_on_the_field(client, viewer_a, give):
