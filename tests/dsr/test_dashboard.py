@@ -407,6 +407,7 @@ def test_the_request_page_shows_timeline_actors_and_discovery(
     assert "Calls: 3" in discovery and "Restricted: stored only" in discovery
     assert "Recordings: 2" in discovery and "Consent events: 2" in discovery
     assert "Quality review of call handling" in discovery
+    assert f'href="/dashboard/calls/{subject.calls[0].pk}/"' in discovery  # the call's page
     assert subject.foreign_calls[0].external_id not in page  # another caller's call
     # The restriction's result.
     result = page.split('id="result"')[1].split("</section>")[0]
