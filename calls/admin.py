@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
-from django.core import signing
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.http import Http404, HttpResponseRedirect
@@ -16,15 +15,17 @@ from django.utils.html import format_html, format_html_join
 from calls import selectors, services
 from calls.forms import CallDeletionForm, ConsultationForm
 from calls.models import Call, FileDeletion, Recording, RecordingAccess, RetentionRule, Transcript
-from calls.views import consultant, recording_response
+from calls.views import (
+    consultant,
+    consultation_for_token,
+    consultation_token,
+    recording_response,
+)
 from consent.models import Purpose
 from portal.access import is_dpo, visible_tenants
 from portal.admin import PortalModelAdmin, ReadOnlyAdminMixin, status_badge
 from portal.errors import BusinessRuleError
 from portal.numbers import try_normalize_number
-
-CONSULTATION_SALT = "calls.admin.consultation"
-CONSULTATION_TTL = 15 * 60  # seconds a logged consultation's player link stays valid
 
 
 class CategoryFilter(admin.SimpleListFilter):
@@ -213,17 +214,9 @@ class CallAdmin(PortalModelAdmin):
     def _change_url(self, call_id) -> str:
         return reverse("admin:calls_call_change", args=[call_id])
 
-    def _consultation(self, request, object_id, token) -> RecordingAccess | None:
+    def _consultation(self, request, call_id, token) -> RecordingAccess | None:
         """The logged consultation a player link stands for: same user, same call, recent."""
-        if not token:
-            return None
-        try:
-            access_id = signing.loads(token, salt=CONSULTATION_SALT, max_age=CONSULTATION_TTL)
-        except signing.BadSignature:
-            return None
-        return RecordingAccess.objects.filter(
-            pk=access_id, user=request.user, call_id=object_id
-        ).first()
+        return consultation_for_token(token, user=request.user, call_id=call_id)
 
     def consult_view(self, request, object_id):
         call = self.get_object(request, unquote(object_id))
@@ -249,7 +242,7 @@ class CallAdmin(PortalModelAdmin):
         except BusinessRuleError as exc:
             self.message_user(request, exc.message, messages.ERROR)
             return HttpResponseRedirect(self._change_url(call.pk))
-        token = signing.dumps(access.pk, salt=CONSULTATION_SALT)
+        token = consultation_token(access)
         return HttpResponseRedirect(f"{self._change_url(call.pk)}?consultation={token}")
 
     def recording_view(self, request, object_id, token):

@@ -1,4 +1,5 @@
-"""Forms of the calls app (admin; the dashboard will reuse them)."""
+"""Forms of the calls app, for the admin and the dashboard. They check input; the services
+decide (``calls.services``)."""
 
 from __future__ import annotations
 
@@ -46,3 +47,36 @@ class CallDeletionForm(forms.Form):
         label="Reason",
         help_text="Kept in the call's history, e.g. the ticket that asked for it.",
     )
+
+
+class RetentionRuleForm(forms.Form):
+    """A retention rule's fields; the rules between them (a minimum needs a legal reference, the
+    minimum is not longer than the maximum, one rule per category) are the service's."""
+
+    category = forms.CharField(
+        max_length=50,
+        help_text="As your integration sends it, e.g. complaint, sales, support.",
+    )
+    max_age_days = forms.IntegerField(
+        label="Maximum age (days)",
+        required=False,
+        min_value=0,
+        help_text="Calls older than this are deleted by the daily retention sweep (storage "
+        "limitation, Art. 5(1)(e)). Empty: no maximum.",
+    )
+    min_age_days = forms.IntegerField(
+        label="Minimum age (days)",
+        required=False,
+        min_value=0,
+        help_text="A legal obligation to keep these calls this long (Art. 17(3)(b)): every "
+        "deletion before then is refused. Empty: no minimum.",
+    )
+    legal_reference = forms.CharField(
+        label="Legal reference",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="The law or obligation behind the periods; required with a minimum.",
+    )
+
+    def clean_category(self) -> str:
+        return self.cleaned_data["category"].strip()

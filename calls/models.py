@@ -69,6 +69,18 @@ class Call(TenantOwnedModel):
             models.Index(fields=["tenant", "callee"], name="call_tenant_callee"),
             models.Index(fields=["tenant", "started_at"], name="call_tenant_started"),
             models.Index(fields=["tenant", "category", "started_at"], name="call_tenant_category"),
+            # The dashboard's "flagged" and "restricted" lists: small partial indexes, so that a
+            # rare subset is found without reading the tenant's whole table.
+            models.Index(
+                fields=["tenant", "started_at"],
+                condition=~models.Q(gate_flags=[]),
+                name="call_tenant_gate_flagged",
+            ),
+            models.Index(
+                fields=["tenant", "started_at"],
+                condition=models.Q(is_restricted=True),
+                name="call_tenant_restricted",
+            ),
         ]
 
     def __str__(self) -> str:

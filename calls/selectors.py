@@ -13,6 +13,8 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Q, QuerySet
 
 from calls.models import Call, RecordingAccess, RetentionRule
+from consent.models import Purpose
+from consent.selectors import BasisAnswer, lawful_basis_at
 from portal.models import Tenant
 from portal.numbers import normalize_number
 
@@ -37,7 +39,8 @@ def _matching_numbers(queryset: QuerySet[Call], numbers: list[str]) -> QuerySet[
     return queryset.filter(Q(caller__in=numbers) | Q(callee__in=numbers))
 
 
-def call_list(
+def call_filter(
+    queryset: QuerySet[Call],
     *,
     tenant: Tenant,
     number: str | None = None,
@@ -46,15 +49,10 @@ def call_list(
     purpose: str | None = None,
     category: str | None = None,
     direction: str | None = None,
+    flagged: bool | None = None,
+    restricted: bool | None = None,
 ) -> QuerySet[Call]:
-    """A tenant's calls, newest first, filtered.
-
-    ``number`` may be written in any format ("+49 30 1234567", "030 1234567",
-    "0049301234567"): it is normalised in the tenant's country and matched exactly against
-    caller or callee. An unreadable number is a ``BusinessRuleError`` naming ``number``.
-    ``started_after`` is inclusive, ``started_before`` exclusive.
-    """
-    queryset = Call.objects.for_tenant(tenant)
+    """Narrow ``queryset`` (a tenant's calls) by the filters of ``call_list``."""
     if number:
         e164 = normalize_number(number, country=tenant.country, field="number")
         queryset = _matching_numbers(queryset, [e164])
@@ -68,6 +66,24 @@ def call_list(
         queryset = queryset.filter(category=category)
     if direction:
         queryset = queryset.filter(direction=direction)
+    if flagged is not None:
+        # Flagged by the purpose gate at ingest: some purpose had no lawful basis.
+        queryset = queryset.exclude(gate_flags=[]) if flagged else queryset.filter(gate_flags=[])
+    if restricted is not None:
+        queryset = queryset.filter(is_restricted=restricted)
+    return queryset
+
+
+def call_list(*, tenant: Tenant, **filters) -> QuerySet[Call]:
+    """A tenant's calls, newest first, filtered.
+
+    ``number`` may be written in any format ("+49 30 1234567", "030 1234567",
+    "0049301234567"): it is normalised in the tenant's country and matched exactly against
+    caller or callee. An unreadable number is a ``BusinessRuleError`` naming ``number``.
+    ``started_after`` is inclusive, ``started_before`` exclusive; ``purpose`` is a code;
+    ``flagged`` selects calls the purpose gate flagged, ``restricted`` restricted ones.
+    """
+    queryset = call_filter(Call.objects.for_tenant(tenant), tenant=tenant, **filters)
     return calls_with_details(queryset).order_by("-started_at", "-id")
 
 
@@ -77,6 +93,23 @@ def calls_for_numbers(*, tenant: Tenant, numbers: Iterable[str]) -> QuerySet[Cal
     if not numbers:
         return Call.objects.none()
     return calls_with_details(_matching_numbers(Call.objects.for_tenant(tenant), numbers))
+
+
+def call_lawful_bases(call: Call) -> list[tuple[Purpose, BasisAnswer]]:
+    """For each purpose of the call: the subject's lawful basis at the call's start (the
+    caller of an inbound call, the callee of an outbound one), as the purpose gate saw it."""
+    return [
+        (
+            purpose,
+            lawful_basis_at(
+                tenant_id=call.tenant_id,
+                number=call.subject_number,
+                purpose=purpose,
+                at=call.started_at,
+            ),
+        )
+        for purpose in call.purposes.all()
+    ]
 
 
 def recording_accesses_for_calls(

@@ -7,6 +7,8 @@ class ConsentConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from consent.views.overview import consent_rate_panel
+        from portal.dashboard import register_nav, register_overview_panel
         from portal.webhooks import register_event
 
         register_event(
@@ -17,4 +19,15 @@ class ConsentConfig(AppConfig):
         register_event(
             "consent.withdrawn",
             "A consent was withdrawn: stop processing the number for that purpose.",
+        )
+        register_nav("Consent", "Ledger", "dashboard:consent:ledger", order=200)
+        register_nav("Consent", "Subject lookup", "dashboard:consent:subject", order=210)
+        register_nav("Consent", "Purposes", "dashboard:consent:purposes", order=220)
+        register_nav("Consent", "Notices", "dashboard:consent:notices", order=230)
+        register_overview_panel(
+            "consent-rate",
+            "Consent rate per purpose",
+            "dashboard/consent/panel.html",
+            consent_rate_panel,
+            order=300,
         )

@@ -206,6 +206,8 @@ class ConsentEvent(TenantOwnedModel):
             models.Index(fields=["tenant", "purpose", "occurred_at"], name="consent_ev_purpose"),
             # The admin searches the ledger by number across the tenants a user may see.
             models.Index(fields=["number"], name="consent_ev_e164"),
+            # The dashboard's ledger: a tenant's newest events first, read a page at a time.
+            models.Index(fields=["tenant", "-occurred_at", "-id"], name="consent_ev_recent"),
         ]
 
     def __str__(self) -> str:

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from django.db import connection
-from django.db.models import Count, Exists, F, FilteredRelation, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, F, FilteredRelation, Q, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -108,40 +108,44 @@ def _restriction_since(tenant_id: int, number: str, kind: str) -> Subquery:
     )
 
 
+# The facts a check decides on, in the order ``_answer`` reads them.
+CHECK_COLUMNS = (
+    "is_active",
+    "default_lawful_basis",
+    "state__allowed",
+    "state__lawful_basis",
+    "state__since",
+    "state__event_id",
+    "restricted_since",
+    "objected_since",
+)
+
+
+def _with_check_facts(purposes: QuerySet, *, tenant_id: int, number: str) -> QuerySet:
+    """``purposes`` with what the check needs for ``number``: the state row (LEFT JOIN on the
+    state table's unique index tenant+number+purpose_code) and the number's active restriction
+    and objection (index on tenant+number+kind)."""
+    return purposes.annotate(
+        state=FilteredRelation(
+            "states",
+            condition=Q(
+                states__tenant_id=F("tenant_id"),
+                states__number=number,
+                states__purpose_code=F("code"),
+            ),
+        ),
+        restricted_since=_restriction_since(
+            tenant_id, number, ProcessingRestriction.Kind.RESTRICTION
+        ),
+        objected_since=_restriction_since(tenant_id, number, ProcessingRestriction.Kind.OBJECTION),
+    ).order_by()
+
+
 def consent_check_queryset(*, tenant_id: int, number: str, purpose_code: str) -> QuerySet:
-    """The check's single statement: the purpose (unique index on tenant+code), its state for
-    the number (LEFT JOIN on the state table's unique index tenant+number+purpose_code) and
-    the number's active restriction and objection (index on tenant+number+kind)."""
-    return (
-        Purpose.objects.filter(tenant_id=tenant_id, code=purpose_code)
-        .annotate(
-            state=FilteredRelation(
-                "states",
-                condition=Q(
-                    states__tenant_id=F("tenant_id"),
-                    states__number=number,
-                    states__purpose_code=F("code"),
-                ),
-            ),
-            restricted_since=_restriction_since(
-                tenant_id, number, ProcessingRestriction.Kind.RESTRICTION
-            ),
-            objected_since=_restriction_since(
-                tenant_id, number, ProcessingRestriction.Kind.OBJECTION
-            ),
-        )
-        .order_by()
-        .values(
-            "is_active",
-            "default_lawful_basis",
-            "state__allowed",
-            "state__lawful_basis",
-            "state__since",
-            "state__event_id",
-            "restricted_since",
-            "objected_since",
-        )
-    )
+    """The check's single statement: the purpose (unique index on tenant+code) with its facts
+    for the number (see ``_with_check_facts``)."""
+    purposes = Purpose.objects.filter(tenant_id=tenant_id, code=purpose_code)
+    return _with_check_facts(purposes, tenant_id=tenant_id, number=number).values(*CHECK_COLUMNS)
 
 
 # Stand-ins for the three values of a check, swapped for the real ones in the compiled SQL.
@@ -205,9 +209,13 @@ def consent_check(tenant: Tenant, number: str, purpose_code: str) -> BasisAnswer
             code="unknown_purpose",
             field="purpose",
         )
+    return _answer(row)
+
+
+def _answer(row: dict) -> BasisAnswer:
+    """The answer from a row of ``CHECK_COLUMNS`` (the check and the subject page share it)."""
     # A state row holds the latest event: ``allowed`` means a giving, else a withdrawal.
-    has_state = row["state__event_id"] is not None
-    if has_state:
+    if row["state__event_id"] is not None:
         action = (
             ConsentEvent.Action.GIVEN if row["state__allowed"] else ConsentEvent.Action.WITHDRAWN
         )
@@ -223,6 +231,62 @@ def consent_check(tenant: Tenant, number: str, purpose_code: str) -> BasisAnswer
         latest_at=row["state__since"],
         latest_id=row["state__event_id"],
     )
+
+
+@dataclass(frozen=True)
+class PurposeAnswer:
+    """One purpose and the consent check's answer for it (``consent_check_all``)."""
+
+    purpose_id: int
+    code: str
+    description: str
+    is_active: bool
+    answer: BasisAnswer
+    # The latest event is a consent given: a withdrawal would end it (it may be in force while
+    # the answer is "not allowed", e.g. during a restriction or for a deactivated purpose).
+    consent_given: bool
+
+
+def consent_check_all(tenant: Tenant, number: str) -> list[PurposeAnswer]:
+    """``consent_check`` for every purpose of the tenant, by code, in one query: the same
+    facts (``_with_check_facts``) and the same decision (``_answer``) for each purpose.
+
+    Raises ``BusinessRuleError`` naming ``number`` for an unreadable number.
+    """
+    e164 = normalize_number(number, country=tenant.country, field="number")
+    rows = (
+        _with_check_facts(
+            Purpose.objects.filter(tenant_id=tenant.pk), tenant_id=tenant.pk, number=e164
+        )
+        .order_by("code")
+        .values("pk", "code", "description", *CHECK_COLUMNS)
+    )
+    return [
+        PurposeAnswer(
+            purpose_id=row["pk"],
+            code=row["code"],
+            description=row["description"],
+            is_active=row["is_active"],
+            answer=_answer(row),
+            consent_given=bool(row["state__allowed"])
+            and row["state__lawful_basis"] == LawfulBasis.CONSENT,
+        )
+        for row in rows
+    ]
+
+
+def consent_given_state(
+    *, tenant: Tenant, number: str, purpose_code: str, for_update: bool = False
+) -> ConsentState | None:
+    """The current state of (``number`` in E.164, purpose) if its latest event is a consent
+    given — the consent a withdrawal would end — else None. ``for_update`` locks the row until
+    the end of the transaction (the ledger's services lock the same row)."""
+    states = ConsentState.objects.for_tenant(tenant)
+    if for_update:
+        states = states.select_for_update()
+    return states.filter(
+        number=number, purpose_code=purpose_code, allowed=True, lawful_basis=LawfulBasis.CONSENT
+    ).first()
 
 
 def lawful_basis_at(*, tenant_id: int, number: str, purpose: Purpose, at: datetime) -> BasisAnswer:
@@ -337,29 +401,38 @@ class PurposeRate:
 def consent_rates(
     *, tenant: Tenant, purposes: Iterable[Purpose] | None = None
 ) -> list[PurposeRate]:
-    """Per purpose: numbers currently allowed vs. numbers with a recorded state (one query)."""
+    """Per purpose: numbers currently allowed vs. numbers with a recorded state.
+
+    Two grouped queries that stay cheap on a big state table: the counts per purpose and
+    answer (an index-only scan of ``consent_state_rate``), then the allowed states of the
+    numbers under a restriction — few — which are taken off the allowed count (a restricted
+    number is never allowed, Art. 18)."""
+    counts: dict[str, dict[str, int]] = {}
+    for row in (
+        ConsentState.objects.filter(tenant_id=tenant.pk)
+        .order_by()
+        .values("purpose_code", "allowed")
+        .annotate(n=Count("*"))
+    ):
+        figures = counts.setdefault(row["purpose_code"], {"total": 0, "allowed": 0})
+        figures["total"] += row["n"]
+        figures["allowed"] += row["n"] if row["allowed"] else 0
     restricted = ProcessingRestriction.objects.filter(
-        tenant_id=tenant.pk,
-        number=OuterRef("number"),
-        kind=ProcessingRestriction.Kind.RESTRICTION,
-        lifted_at__isnull=True,
-    )
-    counts = {
-        row["purpose_code"]: row
-        for row in ConsentState.objects.filter(tenant_id=tenant.pk)
+        tenant_id=tenant.pk, kind=ProcessingRestriction.Kind.RESTRICTION, lifted_at__isnull=True
+    ).values("number")
+    for row in (
+        ConsentState.objects.filter(tenant_id=tenant.pk, allowed=True, number__in=restricted)
         .order_by()
         .values("purpose_code")
-        .annotate(
-            total=Count("id"),
-            allowed_count=Count("id", filter=Q(allowed=True) & ~Exists(restricted)),
-        )
-    }
+        .annotate(n=Count("*"))
+    ):
+        counts[row["purpose_code"]]["allowed"] -= row["n"]
     if purposes is None:
         purposes = Purpose.objects.for_tenant(tenant).order_by("code")
     return [
         PurposeRate(
             purpose=purpose,
-            allowed=counts.get(purpose.code, {}).get("allowed_count", 0),
+            allowed=counts.get(purpose.code, {}).get("allowed", 0),
             total=counts.get(purpose.code, {}).get("total", 0),
         )
         for purpose in purposes

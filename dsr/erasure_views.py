@@ -8,6 +8,8 @@ certificate page shows a request's erasure certificate as issued.
 
 from __future__ import annotations
 
+from collections import Counter
+
 from django import forms
 from django.http import HttpResponse
 from django.urls import reverse
@@ -16,7 +18,7 @@ from django.views.generic import DetailView, FormView
 from dsr.erasure import certificate as certificates
 from dsr.forms import HoldTermsForm, ReasonForm
 from dsr.holds import held_calls, hold_apply, hold_release
-from dsr.models import DataSubjectRequest, LegalHold
+from dsr.models import DataSubjectRequest, ErasureItem, LegalHold
 from portal.dashboard import ServiceFormMixin, TenantDashboardMixin, TenantObjectMixin
 from portal.dashboard_lists import Column, TenantListView
 from portal.models import Membership
@@ -161,3 +163,28 @@ class CertificateView(TenantDashboardMixin, TenantObjectMixin, DetailView):
         if issued is None:
             return self.render_to_response(self.get_context_data(object=self.object))
         return HttpResponse(certificates.certificate_html(issued))
+
+
+def request_erasure_context(obj: DataSubjectRequest) -> dict:
+    """What the request page shows of an erasure: counts erased, items kept and why, the
+    certificate (``dashboard/holds/_request_erasure.html``)."""
+    if obj.kind != "erasure":
+        return {}
+    items = list(obj.erasure_items.order_by("kind", "object_id"))
+    if not items:
+        return {}
+    erased = Counter()
+    for item in items:
+        if item.status == ErasureItem.Status.ERASED:
+            erased.update(item.counts or {})
+    issued = certificates.certificate_latest(obj)
+    return {
+        "erasure": {
+            "summary": certificates.describe_counts(erased),
+            "deferred": [i for i in items if i.status == ErasureItem.Status.DEFERRED],
+            "pending": sum(i.status == ErasureItem.Status.PENDING for i in items),
+            "certificate": issued,
+            "certificate_url": reverse("dashboard:erasure:certificate", kwargs={"pk": obj.pk}),
+            "certificate_api": reverse("request-certificate", args=[obj.pk]),
+        }
+    }

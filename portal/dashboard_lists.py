@@ -92,7 +92,8 @@ class WindowPaginator:
         """(count, capped): exact when small, ``(count_cap, True)`` when there are more."""
         if page.number == 1 and not page.has_next():
             return len(page), False  # everything is on this page: no query
-        count = self.object_list[: self.count_cap + 1].count()
+        # Without the ordering: counting needs no sort (a sorted subquery sorts every row).
+        count = self.object_list.order_by()[: self.count_cap + 1].count()
         if count > self.count_cap:
             return self.count_cap, True
         return count, False

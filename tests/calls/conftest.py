@@ -25,6 +25,21 @@ def stored_files() -> list[Path]:
     return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
 
 
+def media_rows(call) -> None:
+    """A recording row (no file behind it) and a transcript: enough for lists to show them."""
+    from calls.models import Recording, Transcript
+
+    Recording.objects.create(
+        tenant=call.tenant,
+        call=call,
+        file=f"tests/{call.pk}",
+        content_type="audio/wav",
+        size_bytes=1,
+        sha256="0" * 64,
+    )
+    Transcript.objects.create(tenant=call.tenant, call=call, language="de", text="Hallo")
+
+
 def upload(client, call_id: int, content: bytes, content_type: str = "audio/wav", **extra):
     """PUT a recording as multipart, field ``file``."""
     from django.test.client import encode_multipart

@@ -6,6 +6,7 @@ import pytest
 from django.utils import timezone
 
 from calls import selectors
+from tests.calls.conftest import media_rows
 from tests.factories import CallFactory, PurposeFactory
 
 pytestmark = pytest.mark.django_db
@@ -57,21 +58,11 @@ def test_filters_by_date_range_purpose_category_and_direction(api_a, tenant_a):
 
 
 def test_listing_takes_a_fixed_number_of_queries(api_a, tenant_a, django_assert_max_num_queries):
-    from calls.models import Recording, Transcript
-
     purpose = PurposeFactory(tenant=tenant_a, code="service_delivery")
-    for i in range(30):
+    for _ in range(30):
         call = CallFactory(tenant=tenant_a)
         call.purposes.add(purpose)
-        Recording.objects.create(
-            tenant=tenant_a,
-            call=call,
-            file=f"x/{i}",
-            content_type="audio/wav",
-            size_bytes=1,
-            sha256="0" * 64,
-        )
-        Transcript.objects.create(tenant=tenant_a, call=call, language="de", text="Hallo")
+        media_rows(call)
     api_a.get("/api/v1/calls/")  # warm up (key's last-used stamp)
     with django_assert_max_num_queries(6):
         response = api_a.get("/api/v1/calls/", {"page_size": 30})

@@ -1,6 +1,6 @@
 """Legal holds: what a hold keeps (three scopes, in force or not), and that every deletion path
-refuses a held call — the API, the admin's delete page and bulk action, the retention sweep and
-an erasure request."""
+refuses a held call — the API, the admin's delete page and bulk action, the dashboard's delete
+page, the retention sweep and an erasure request."""
 
 from datetime import timedelta
 
@@ -205,6 +205,15 @@ def test_the_admin_bulk_action_skips_a_held_call(client, dpo_user, held_call, te
     assert "Deleted 1 call(s)" in response.content.decode()
     assert Call.objects.filter(pk=held_call.pk).exists()
     assert not Call.objects.filter(pk=free.pk).exists()
+
+
+def test_the_dashboard_delete_page_refuses_a_held_call(client, admin_a, held_call):
+    client.force_login(admin_a)
+    url = f"/dashboard/calls/{held_call.pk}/delete/"
+    response = client.post(url, {"reason": "Customer asked"}, follow=True)
+    assert "cannot be deleted" in response.content.decode()
+    assert "12 O 345/25" in response.content.decode()
+    assert Call.objects.filter(pk=held_call.pk).exists()
 
 
 def test_the_retention_sweep_keeps_a_held_call(tenant_a):

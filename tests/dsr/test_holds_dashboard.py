@@ -79,3 +79,25 @@ def test_the_certificate_page(
     page = client.get(f"/dashboard/erasure/certificates/{request.pk}/")
     assert page.status_code == 200 and b"Erasure certificate" in page.content
     assert SUBJECT.encode() not in page.content
+
+
+def test_the_request_page_shows_what_was_erased_kept_and_the_certificate(
+    client, admin_a, tenant_a, dpo_user, second_dpo, django_capture_on_commit_callbacks
+):
+    held = CallFactory(tenant=tenant_a, caller=SUBJECT)
+    CallFactory(tenant=tenant_a, caller=SUBJECT)
+    LegalHoldFactory(tenant=tenant_a, calls=[held.pk], reason="File 3 O 12/26")
+    request = DataSubjectRequestFactory(tenant=tenant_a, kind="erasure", numbers=[SUBJECT])
+    services.request_verify(request=request, by=dpo_user, method="callback")
+    with django_capture_on_commit_callbacks(execute=True):
+        services.request_approve(request=request, by=second_dpo)
+    client.force_login(admin_a)
+    page = client.get(f"/dashboard/requests/{request.pk}/").content.decode()
+    assert "Erasure (Art. 17)" in page and "1 call" in page
+    assert "File 3 O 12/26" in page and "Art. 17(3)(e)" in page
+    assert f"/dashboard/erasure/certificates/{request.pk}/" in page
+    assert f"/api/v1/requests/{request.pk}/certificate/" in page
+    access = DataSubjectRequestFactory(tenant=tenant_a, kind="access")
+    assert (
+        "Erasure (Art. 17)" not in client.get(f"/dashboard/requests/{access.pk}/").content.decode()
+    )
