@@ -199,7 +199,8 @@ class CallDetailView(TenantDashboardMixin, TenantObjectMixin, DetailView):
                 for purpose, answer in selectors.call_lawful_bases(call)
             ],
             rule=selectors.retention_rule_for(call, rules=rules),
-            blockers=services.call_deletion_blockers(call, rules=rules),
+            blockers=(blockers := services.call_deletion_blockers(call, rules=rules)),
+            held=any(blocker.code == "legal_hold" for blocker in blockers),
             may_consult=self.may_consult(),
             restricted_for_user=call.is_restricted and not is_dpo(self.request.user),
             consultation_form=kwargs.get("consultation_form") or ConsultationForm(),

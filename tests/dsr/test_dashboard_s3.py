@@ -10,14 +10,13 @@ from dsr import packages, services
 from dsr.models import PackageDownload
 from tests.dsr import flow
 from tests.dsr.conftest import SUBJECT, SUBJECT_2
-from tests.dsr.test_packages_s3 import s3_storage  # noqa: F401 (fixture)
 from tests.factories import DataSubjectRequestFactory
 
 pytestmark = [pytest.mark.s3, pytest.mark.django_db]
 
 
 def test_the_dashboard_download_redirects_to_a_signed_url_and_is_logged(
-    s3_storage,  # noqa: F811
+    s3_storage,
     subject,
     client,
     viewer_a,

@@ -209,6 +209,8 @@ def test_the_admin_bulk_action_skips_a_held_call(client, dpo_user, held_call, te
 
 def test_the_dashboard_delete_page_refuses_a_held_call(client, admin_a, held_call):
     client.force_login(admin_a)
+    page = client.get(f"/dashboard/calls/{held_call.pk}/").content.decode()
+    assert "Kept under legal hold" in page and "12 O 345/25" in page
     url = f"/dashboard/calls/{held_call.pk}/delete/"
     response = client.post(url, {"reason": "Customer asked"}, follow=True)
     assert "cannot be deleted" in response.content.decode()
