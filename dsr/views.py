@@ -16,14 +16,13 @@ Every page reads requests through ``self.scope`` (``for_tenant``): another tenan
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import FileResponse, HttpResponseRedirect
+from django.http import HttpResponseRedirect
 from django.shortcuts import render
 from django.template.defaultfilters import date as date_filter
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.views.generic import DetailView, FormView, View
-from storages.backends.s3 import S3Storage
 
 from dsr import dashboard_selectors, packages, selectors, services
 from dsr.admin.listing import STATUS_SEVERITY
@@ -455,23 +454,6 @@ class RequestConfirmView(ConfirmActionView):
 # --- the package -----------------------------------------------------------------------------
 
 
-def package_file_response(package: AccessPackage, *, filename: str):
-    """The package's ZIP as the API serves it: object storage through a short-lived signed URL,
-    local files streamed as an attachment."""
-    storage = package.file.storage
-    if isinstance(storage, S3Storage):
-        return HttpResponseRedirect(storage.url(package.file.name))
-    response = FileResponse(
-        storage.open(package.file.name, "rb"),
-        as_attachment=True,
-        filename=filename,
-        content_type="application/zip",
-    )
-    response["X-Content-SHA256"] = package.sha256
-    response["Cache-Control"] = "private, no-store"
-    return response
-
-
 class RequestPackageDownloadView(TenantDashboardMixin, TenantObjectMixin, View):
     """GET: the access or portability package, each download logged (as by the API)."""
 
@@ -495,7 +477,7 @@ class RequestPackageDownloadView(TenantDashboardMixin, TenantObjectMixin, View):
         packages.package_download_log(
             package=package, by=request.user, ip_address=request.META.get("REMOTE_ADDR")
         )
-        return package_file_response(package, filename=f"request-{obj.pk}-package.zip")
+        return packages.package_file_response(package, filename=f"request-{obj.pk}-package.zip")
 
 
 # --- overview panel --------------------------------------------------------------------------

@@ -1,5 +1,4 @@
 from django.db.models import Prefetch
-from django.http import FileResponse, HttpResponseRedirect
 from django.utils.html import escape
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -8,7 +7,6 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
 from rest_framework.renderers import BaseRenderer
 from rest_framework.response import Response
-from storages.backends.s3 import S3Storage
 
 from dsr import packages, services
 from dsr.api.serializers import (
@@ -118,18 +116,7 @@ class RequestViewSet(
         packages.package_download_log(
             package=package, by=user, api_key=api_key, ip_address=request.META.get("REMOTE_ADDR")
         )
-        storage = package.file.storage
-        if isinstance(storage, S3Storage):
-            # Object storage serves the bytes itself, through a URL that expires quickly.
-            return HttpResponseRedirect(storage.url(package.file.name))
-        response = FileResponse(
-            storage.open(package.file.name, "rb"),
-            as_attachment=True,
-            filename=f"request-{obj.pk}-package.zip",
-            content_type="application/zip",
-        )
-        response["X-Content-SHA256"] = package.sha256
-        return response
+        return packages.package_file_response(package, filename=f"request-{obj.pk}-package.zip")
 
     @extend_schema(
         parameters=[

@@ -18,7 +18,9 @@ Layout of a package::
 from __future__ import annotations
 
 from django.db import transaction
+from django.http import FileResponse, HttpResponseRedirect
 from django.utils import timezone
+from storages.backends.s3 import S3Storage
 
 from calls.services import file_deletion_schedule, recording_access_log
 from dsr import notifications, selectors
@@ -35,6 +37,7 @@ from dsr.streaming import Digest, write_stream
 from portal.errors import BusinessRuleError
 
 __all__ = [
+    "package_file_response",
     "PackageWriter",
     "package_ttl",
     "letter_context",
@@ -233,3 +236,20 @@ def package_expire_due(*, at=None) -> int:
                 )
             expired += 1
     return expired
+
+
+def package_file_response(package: AccessPackage, *, filename: str):
+    """The package's ZIP, for the API and the dashboard alike: object storage through a
+    short-lived signed URL, local files streamed as an attachment."""
+    storage = package.file.storage
+    if isinstance(storage, S3Storage):
+        return HttpResponseRedirect(storage.url(package.file.name))
+    response = FileResponse(
+        storage.open(package.file.name, "rb"),
+        as_attachment=True,
+        filename=filename,
+        content_type="application/zip",
+    )
+    response["X-Content-SHA256"] = package.sha256
+    response["Cache-Control"] = "private, no-store"
+    return response
