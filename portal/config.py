@@ -56,6 +56,9 @@ def env_secret_key(*, debug: bool, data_dir: Path) -> str:
         if not debug and len(key) < 32:
             raise ImproperlyConfigured("SECRET_KEY must be at least 32 characters long.")
         return key
+    if not debug and os.environ.get("PORTAL_KEYLESS_COMMAND") == "1":
+        # An inspection command (manage.py makemigrations/check/...): a throw-away key.
+        return secrets.token_urlsafe(50)
     if not debug:
         raise ImproperlyConfigured(
             "SECRET_KEY is not set. Set SECRET_KEY to a long random string, or set DEBUG=1 "

@@ -155,3 +155,34 @@ def test_broker_url_switches_celery_out_of_process(tmp_path):
         [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
     )
     assert out.stdout.strip() == "True", out.stderr
+
+
+def test_inspection_commands_run_without_a_secret_key(tmp_path):
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DATABASE_URL", "SECRET_KEY", "DEBUG", "PORTAL_KEYLESS_COMMAND")
+    }
+    env["DATA_DIR"] = str(tmp_path / "data")
+    env["DJANGO_SETTINGS_MODULE"] = "portal.settings"
+    checked = subprocess.run(
+        [sys.executable, "manage.py", "makemigrations", "--check", "--dry-run"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert checked.returncode == 0, checked.stderr
+    assert "No changes detected" in checked.stdout
+    # Anything that serves or touches data still refuses to start without it.
+    migrate = subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--plan"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert migrate.returncode != 0
+    assert "SECRET_KEY is not set" in migrate.stderr
