@@ -36,7 +36,6 @@ from django.test.utils import CaptureQueriesContext, setup_test_environment  # n
 from django.utils import timezone  # noqa: E402
 
 from calls.models import Call  # noqa: E402
-from dsr import deadlines  # noqa: E402
 from dsr.models import (  # noqa: E402
     CLOSED_STATUSES,
     OPEN_STATUSES,
@@ -44,6 +43,7 @@ from dsr.models import (  # noqa: E402
     RequestKind,
     RequestSubjectNumber,
 )
+from dsr.services import deadlines  # noqa: E402
 from portal import services  # noqa: E402
 from portal.models import Tenant  # noqa: E402
 

@@ -208,9 +208,9 @@ def populate(tenant, args) -> None:
 
 def run(args) -> None:
     from dsr import services
-    from dsr.erasure import execution
-    from dsr.erasure import scan as scan_module
     from dsr.models import ErasureItem
+    from dsr.services.erasure import execution
+    from dsr.services.erasure import scan as scan_module
     from portal import services as portal_services
     from portal.access import DPO_GROUP
     from tests.factories import DataSubjectRequestFactory

@@ -127,7 +127,7 @@ def make_subject(total: int, per_recording: int):
     from django.utils import timezone
 
     from calls.models import Call, Recording
-    from dsr.streaming import Digest, write_stream
+    from dsr.services.streaming import Digest, write_stream
     from portal.services import tenant_create
 
     tenant = tenant_create(slug="bench", name="Bench", country="DE", supervisory_authority="DPA")
@@ -201,7 +201,8 @@ def run(args) -> int:
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
 
-    from dsr import packages, services
+    from dsr import services
+    from dsr.services import packages
     from portal.audit import acting_as_system
 
     call_command("migrate", verbosity=0)

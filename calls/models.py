@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -229,3 +230,160 @@ class FileDeletion(TenantOwnedModel):
 
     def __str__(self) -> str:
         return f"Delete {self.storage_key}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Legal holds (Art. 17(3))
+
+
+class ErasureGround(models.TextChoices):
+    """The exceptions of Art. 17(3) that let data be kept despite an erasure request."""
+
+    EXPRESSION = "art_17_3_a", "Art. 17(3)(a): freedom of expression and information"
+    LEGAL_OBLIGATION = "art_17_3_b", "Art. 17(3)(b): compliance with a legal obligation"
+    PUBLIC_HEALTH = "art_17_3_c", "Art. 17(3)(c): public interest in public health"
+    ARCHIVING = "art_17_3_d", "Art. 17(3)(d): archiving, research or statistics"
+    LEGAL_CLAIMS = "art_17_3_e", "Art. 17(3)(e): establishment, exercise or defence of legal claims"
+
+
+class LegalHold(TenantOwnedModel):
+    """Data that must be kept whatever else asks for its deletion, until released or expired.
+
+    The scope is one of: specific calls (``call_links``), every call with one of a subject's
+    numbers (``numbers``, including calls that arrive later), or every call of the tenant that
+    started in a period. ``calls.services.retention.holds`` answers whether a call is held at a
+    moment; ``calls.services.retention.deletion.call_deletion_blockers`` asks it before any
+    deletion.
+    """
+
+    class Category(models.TextChoices):
+        LITIGATION = "litigation", "Litigation"
+        STATUTE_OF_LIMITATIONS = "statute_of_limitations", "Statute of limitations"
+        REGULATOR = "regulator", "Regulator's request or order"
+        OTHER = "other", "Other (the ground is named)"
+
+    class Scope(models.TextChoices):
+        CALLS = "calls", "Specific calls"
+        NUMBERS = "numbers", "Every call with a subject's numbers"
+        PERIOD = "period", "The tenant's calls in a period"
+
+    reason_category = models.CharField(max_length=24, choices=Category.choices)
+    legal_ground = models.CharField(
+        max_length=12,
+        choices=ErasureGround.choices,
+        help_text="The Art. 17(3) exception the hold relies on.",
+    )
+    reason = models.TextField(
+        help_text="Why the data is kept (case, authority, claim). Name no phone numbers here: "
+        "use the numbers scope."
+    )
+    scope = models.CharField(max_length=8, choices=Scope.choices)
+    period_from = models.DateTimeField(null=True, blank=True)
+    period_to = models.DateTimeField(null=True, blank=True, help_text="Empty: no end.")
+    starts_at = models.DateTimeField(default=now)
+    expires_at = models.DateTimeField(null=True, blank=True, help_text="Empty: until released.")
+    applied_at = models.DateTimeField(default=now, editable=False)
+    applied_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    applied_by_api_key = models.ForeignKey(
+        "portal.ApiKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    released_at = models.DateTimeField(null=True, blank=True)
+    released_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    released_by_api_key = models.ForeignKey(
+        "portal.ApiKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    release_reason = models.TextField(blank=True)
+
+    history = audit_history(table_name="dsr_historicallegalhold")
+
+    class Meta:
+        db_table = "dsr_legalhold"  # the table kept its name when holds moved from dsr
+        ordering = ["-applied_at", "-id"]
+        indexes = [
+            models.Index(fields=["tenant", "released_at", "expires_at"], name="hold_tenant_state"),
+            models.Index(fields=["released_at", "expires_at"], name="hold_state"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Legal hold #{self.pk} ({self.get_reason_category_display().lower()})"
+
+    def is_active(self, at: datetime | None = None) -> bool:
+        at = at or now()
+        return (
+            self.starts_at <= at
+            and (self.expires_at is None or self.expires_at > at)
+            and (self.released_at is None or self.released_at > at)
+        )
+
+    def state(self, at: datetime | None = None) -> str:
+        at = at or now()
+        if self.released_at is not None and self.released_at <= at:
+            return "released"
+        if self.expires_at is not None and self.expires_at <= at:
+            return "expired"
+        if self.starts_at > at:
+            return "scheduled"
+        return "active"
+
+    @property
+    def explanation(self) -> str:
+        """Why a held item is kept, as the tenant can pass it on to the subject."""
+        text = (
+            f"Kept under legal hold #{self.pk} ({self.get_reason_category_display().lower()}): "
+            f"{self.reason.strip()} — {self.get_legal_ground_display()}"
+        )
+        if self.expires_at:
+            text += f"; the hold ends on {self.expires_at:%Y-%m-%d} unless extended"
+        else:
+            text += "; the hold has no end date and lasts until it is released"
+        return text + "."
+
+
+class LegalHoldCall(TenantOwnedModel):
+    """A call named by a hold. Keeps the call's id after the call itself is erased (no database
+    constraint), so the hold still shows what it covered."""
+
+    hold = models.ForeignKey(LegalHold, on_delete=models.CASCADE, related_name="call_links")
+    call = models.ForeignKey(
+        "calls.Call",
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+    )
+
+    history = audit_history(table_name="dsr_historicallegalholdcall")
+
+    class Meta:
+        db_table = "dsr_legalholdcall"  # the table kept its name when holds moved from dsr
+        constraints = [
+            models.UniqueConstraint(fields=["hold", "call"], name="hold_call_unique"),
+        ]
+        indexes = [models.Index(fields=["tenant", "call"], name="hold_call_lookup")]
+
+    def __str__(self) -> str:
+        return f"Call {self.call_id} under hold #{self.hold_id}"
+
+
+class LegalHoldNumber(TenantOwnedModel):
+    """A subject's number (E.164) named by a hold. Erased once the hold ends and the subject's
+    erasure reaches it."""
+
+    hold = models.ForeignKey(LegalHold, on_delete=models.CASCADE, related_name="numbers")
+    number = models.CharField(max_length=20, help_text="E.164")
+
+    history = audit_history(table_name="dsr_historicallegalholdnumber")
+
+    class Meta:
+        db_table = "dsr_legalholdnumber"  # the table kept its name when holds moved from dsr
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["hold", "number"], name="hold_number_unique"),
+        ]
+        indexes = [models.Index(fields=["tenant", "number"], name="hold_number_lookup")]
+
+    def __str__(self) -> str:
+        return f"Number under hold #{self.hold_id}"

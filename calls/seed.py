@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from calls.models import Call, Recording, RecordingAccess, RetentionRule, Transcript, recording_key
 from calls.services import recording_access_log, retention_rule_create
-from calls.storage import save_hashed
+from calls.services.storage import save_hashed
 from consent.models import LawfulBasis, Purpose
 from consent.selectors import purpose_gate_violations
 from portal.models import Tenant

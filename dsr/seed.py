@@ -21,12 +21,12 @@ from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
 from django.utils import timezone
 
-from calls.models import Call, Recording, RetentionRule, Transcript
+from calls.models import Call, LegalHold, Recording, RetentionRule, Transcript
+from calls.services.retention.holds import hold_apply
 from consent.models import ConsentEvent, PrivacyNotice, Purpose
 from consent.services import consent_give
 from dsr import services
-from dsr.holds import hold_apply
-from dsr.models import DataSubjectRequest, LegalHold, Tombstone
+from dsr.models import DataSubjectRequest, Tombstone
 from portal.models import Tenant
 from portal.redaction import number_fingerprint
 

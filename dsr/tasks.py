@@ -7,7 +7,7 @@ import logging
 from celery import shared_task
 from django.conf import settings
 
-from dsr import packages, reminders
+from dsr.services import packages, reminders
 
 logger = logging.getLogger(__name__)
 
@@ -38,14 +38,14 @@ def reminders_send() -> int:
     return reminders.reminders_send()
 
 
-# --- erasure (dsr.erasure) ---------------------------------------------------------------------
+# --- erasure (dsr.services.erasure) -------------------------------------------------------
 
 
 @shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=8)
 def erasure_run(self, request_id: int) -> str:
     """Carry out (or resume) an approved erasure. Destructive work: acknowledged only once done,
     redelivered if the worker dies; every step is idempotent, so running it again finishes it."""
-    from dsr.erasure.execution import erasure_execute, erasure_failed
+    from dsr.services.erasure.execution import erasure_execute, erasure_failed
 
     try:
         return erasure_execute(request_id=request_id)
@@ -63,7 +63,7 @@ def erasure_run(self, request_id: int) -> str:
 def erasure_deferred_resume(tenant_id: int | None = None) -> dict:
     """Beat (and after a hold is released): erase deferred items whose reason ended — a hold
     released or expired, a minimum retention period over — and complete their requests."""
-    from dsr.erasure.execution import deferred_sweep
+    from dsr.services.erasure.execution import deferred_sweep
 
     return deferred_sweep(tenant_id=tenant_id)
 
@@ -71,6 +71,6 @@ def erasure_deferred_resume(tenant_id: int | None = None) -> dict:
 @shared_task
 def erasure_resume_stuck() -> list[int]:
     """Beat: start again the erasures whose work died (no progress for the stuck time)."""
-    from dsr.erasure.execution import erasures_resume_stuck
+    from dsr.services.erasure.execution import erasures_resume_stuck
 
     return erasures_resume_stuck()

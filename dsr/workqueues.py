@@ -116,13 +116,14 @@ def erasure_queues(request) -> list[WorkQueue]:
     erasures blocked by residual data."""
     from datetime import timedelta
 
-    from dsr.holds import holds_expiring
-    from dsr.models import ErasureItem, ErasureRun, LegalHold
+    from calls.models import LegalHold
+    from calls.services.retention.holds import holds_expiring
+    from dsr.models import ErasureItem, ErasureRun
 
     user = request.user
     queues: list[WorkQueue] = []
     now = timezone.now()
-    if user.has_perm("dsr.view_legalhold"):
+    if user.has_perm("calls.view_legalhold"):
         expiring = holds_expiring(
             LegalHold.objects.visible_to(user), within=timedelta(days=14), at=now
         )
@@ -131,13 +132,13 @@ def erasure_queues(request) -> list[WorkQueue]:
             WorkQueue(
                 title="Legal holds expiring within 14 days",
                 count=expiring.count(),
-                url=reverse("admin:dsr_legalhold_changelist") + "?state=active",
+                url=reverse("admin:calls_legalhold_changelist") + "?state=active",
                 severity="warning",
                 order=60,
                 items=[
                     QueueItem(
                         label=f"{hold} — {hold.tenant.name}",
-                        url=reverse("admin:dsr_legalhold_change", args=[hold.pk]),
+                        url=reverse("admin:calls_legalhold_change", args=[hold.pk]),
                         detail=f"expires {timezone.localtime(hold.expires_at):%Y-%m-%d}",
                         severity="warning",
                     )

@@ -24,6 +24,6 @@ urlpatterns = [
     path("calls/", include("calls.urls")),
     path("consent/", include("consent.urls")),
     path("requests/", include("dsr.urls")),
-    path("erasure/", include("dsr.erasure_urls")),
+    path("erasure/", include("dsr.urls.erasure")),
     path("breaches/", include("breaches.urls")),
 ]

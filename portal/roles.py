@@ -30,7 +30,12 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
 }
 
 # Never granted to Support, whatever the patterns above say.
-SUPPORT_FORBIDDEN = ("*.delete_*", "dsr.approve_erasure", "dsr.decide_request")
+SUPPORT_FORBIDDEN = (
+    "*.delete_*",
+    "calls.add_*legalhold*",  # holds are the DPO's (they moved to calls from dsr)
+    "dsr.approve_erasure",
+    "dsr.decide_request",
+)
 
 
 def permissions_for(role: str, candidates) -> list:

@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
@@ -9,6 +9,11 @@ from portal import views
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="dashboard:home", permanent=False)),
     path("healthz", views.healthz, name="healthz"),
+    # Legal holds moved from the requests app to calls: old admin links keep working.
+    re_path(
+        r"^admin/dsr/(?P<model>legalhold|legalholdcall|legalholdnumber)/(?P<rest>.*)$",
+        RedirectView.as_view(url="/admin/calls/%(model)s/%(rest)s", permanent=True),
+    ),
     path("admin/", admin.site.urls),
     path(
         "accounts/login/",

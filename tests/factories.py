@@ -16,7 +16,15 @@ from django.core.files.base import ContentFile
 from django.utils import timezone
 
 from breaches.models import BreachIncident, BreachNotification, BreachTenantImpact
-from calls.models import Call, FileDeletion, Recording, RecordingAccess, RetentionRule, Transcript
+from calls.models import (
+    Call,
+    FileDeletion,
+    LegalHold,
+    Recording,
+    RecordingAccess,
+    RetentionRule,
+    Transcript,
+)
 from consent.models import (
     ConsentEvent,
     ConsentState,
@@ -26,7 +34,7 @@ from consent.models import (
     Purpose,
     SmsNotice,
 )
-from dsr.models import AccessPackage, CallRectification, DataSubjectRequest, LegalHold
+from dsr.models import AccessPackage, CallRectification, DataSubjectRequest
 from portal import services
 from portal.models import ApiKey, Membership, Tenant, Webhook, WebhookDelivery
 
@@ -410,8 +418,8 @@ class CallRectificationFactory(factory.django.DjangoModelFactory):
 
 
 class LegalHoldFactory(factory.Factory):
-    """Placed through ``dsr.holds.hold_apply``; by default on a period that covers every call
-    of the tenant (``calls=[...]`` or ``numbers=[...]`` for the other scopes)."""
+    """Placed through ``calls.services.retention.holds.hold_apply``; by default on a period that
+    covers every call of the tenant (``calls=[...]`` or ``numbers=[...]`` for the other scopes)."""
 
     class Meta:
         model = LegalHold
@@ -429,7 +437,7 @@ class LegalHoldFactory(factory.Factory):
 
     @classmethod
     def _create(cls, model_class, **kwargs):
-        from dsr.holds import hold_apply
+        from calls.services.retention.holds import hold_apply
 
         if not (kwargs["calls"] or kwargs["numbers"] or kwargs["period_from"]):
             kwargs["period_from"] = timezone.now() - timedelta(days=365 * 20)

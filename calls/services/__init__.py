@@ -10,15 +10,6 @@ Every entry point — API, admin, tasks, commands — calls these; each rule liv
 * ``retention``: the rules per category and the sweep that applies them.
 """
 
-from calls.services.deletion import (
-    CALL_DELETED_EVENT,
-    DeletionBlocker,
-    call_delete,
-    call_deletion_blockers,
-    deletion_blocked_error,
-    file_deletion_run,
-    file_deletion_schedule,
-)
 from calls.services.ingest import MAX_BATCH, call_batch_create, call_create
 from calls.services.media import (
     OpenRecording,
@@ -32,7 +23,16 @@ from calls.services.media import (
     transcript_read,
     transcript_set,
 )
-from calls.services.retention import (
+from calls.services.retention.deletion import (
+    CALL_DELETED_EVENT,
+    DeletionBlocker,
+    call_delete,
+    call_deletion_blockers,
+    deletion_blocked_error,
+    file_deletion_run,
+    file_deletion_schedule,
+)
+from calls.services.retention.rules import (
     RULE_FIELDS,
     SweepReport,
     retention_rule_create,

@@ -12,8 +12,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from calls.models import Call, Recording, RecordingAccess, Transcript, recording_key
-from calls.services.deletion import file_deletion_schedule
-from calls.storage import save_hashed, stored_file_remove
+from calls.services.retention.deletion import file_deletion_schedule
+from calls.services.storage import save_hashed, stored_file_remove
 from portal.access import is_dpo
 from portal.errors import BusinessRuleError
 from portal.services import full_clean_or_raise

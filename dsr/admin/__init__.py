@@ -16,11 +16,10 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
 from dsr import forms, selectors, services
-from dsr.admin import holds as _holds  # noqa: F401  (registers the legal-hold admin)
 from dsr.admin.listing import STATUS_SEVERITY, DueFilter, StageFilter, due_badge
 from dsr.admin.transitions import ACTIONS, Action, possible, run
-from dsr.erasure import certificate as certificates
 from dsr.models import AccessPackage, CallRectification, DataSubjectRequest, RequestKind
+from dsr.services.erasure import certificate as certificates
 from portal.access import visible_tenants
 from portal.admin import PortalModelAdmin, ReadOnlyAdminMixin, status_badge
 from portal.errors import BusinessRuleError

@@ -181,7 +181,7 @@ def possible(obj: DataSubjectRequest, action: str) -> bool:
 
 
 def _numbers_of(obj: DataSubjectRequest, given: list[str]) -> list[str]:
-    from dsr.erasure.verification import known_numbers
+    from dsr.services.erasure.verification import known_numbers
 
     return known_numbers(obj, given)
 
@@ -219,22 +219,22 @@ def run(action: str, obj: DataSubjectRequest, user, data: dict):
     if action == "lift_restriction":
         return services.request_restriction_lift(request=obj, by=user, **data)
     if action == "resume_erasure":
-        from dsr.erasure.execution import erasure_restart
+        from dsr.services.erasure.execution import erasure_restart
 
         return erasure_restart(request=obj, by=user, **data)
     if action == "redact_findings":
-        from dsr.erasure.execution import erasure_restart
-        from dsr.erasure.verification import erasure_redact_findings
+        from dsr.services.erasure.execution import erasure_restart
+        from dsr.services.erasure.verification import erasure_redact_findings
 
         erasure_redact_findings(request=obj, by=user, numbers=data["numbers"])
         if obj.status == RequestStatus.PARTIALLY_COMPLETED:
             # The closed request keeps no numbers: its final scan needs the ones given here.
-            from dsr.erasure.execution import deferred_resume
+            from dsr.services.erasure.execution import deferred_resume
 
             return deferred_resume(request_id=obj.pk, numbers=_numbers_of(obj, data["numbers"]))
         return erasure_restart(request=obj, by=user, note="After redacting residual data.")
     if action == "verify_erasure":
-        from dsr.erasure.verification import erasure_verify
+        from dsr.services.erasure.verification import erasure_verify
 
         return erasure_verify(request=obj, by=user, numbers=data["numbers"])
     raise Http404(action)

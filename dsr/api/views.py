@@ -8,15 +8,16 @@ from rest_framework.exceptions import NotFound
 from rest_framework.renderers import BaseRenderer
 from rest_framework.response import Response
 
-from dsr import packages, services
+from dsr import services
 from dsr.api.serializers import (
     RequestConfirmSerializer,
     RequestCreateSerializer,
     RequestSerializer,
 )
-from dsr.erasure import certificate as certificates
 from dsr.filters import RequestFilter
 from dsr.models import DataSubjectRequest, ErasureCertificate, RequestChannel
+from dsr.services import packages
+from dsr.services.erasure import certificate as certificates
 from portal.api.viewsets import TenantViewSet
 from portal.models import ApiKey
 

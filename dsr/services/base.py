@@ -8,7 +8,6 @@ from datetime import datetime, timedelta
 from django.utils import timezone
 
 from calls.models import RetentionRule
-from dsr import deadlines, notifications
 from dsr.models import (
     CLOSED_STATUSES,
     PACKAGE_KINDS,
@@ -20,6 +19,7 @@ from dsr.models import (
     RequestStatus,
     SubjectNotice,
 )
+from dsr.services import deadlines, notifications
 from portal.audit import current_actor
 from portal.errors import BusinessRuleError, NotPermitted
 from portal.models import ApiKey, Tenant

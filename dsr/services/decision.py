@@ -5,7 +5,6 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
-from dsr import erasure, notifications
 from dsr.models import (
     PACKAGE_KINDS,
     DataSubjectRequest,
@@ -13,6 +12,7 @@ from dsr.models import (
     RequestKind,
     SubjectNotice,
 )
+from dsr.services import erasure, notifications
 from dsr.services.base import (
     check_transition,
     end_open_pause,

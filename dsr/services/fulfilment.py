@@ -10,7 +10,6 @@ from django.utils import timezone
 from calls.models import Call
 from consent.models import ProcessingRestriction
 from consent.services import processing_restriction_lift, processing_restriction_place
-from dsr import notifications
 from dsr.models import (
     PACKAGE_KINDS,
     CallRectification,
@@ -19,6 +18,7 @@ from dsr.models import (
     SubjectNotice,
 )
 from dsr.selectors import subject_calls
+from dsr.services import notifications
 from dsr.services.base import (
     S,
     actor_label,

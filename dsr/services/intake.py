@@ -8,7 +8,6 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
-from dsr import deadlines, notifications
 from dsr.models import (
     DataSubjectRequest,
     RequestChannel,
@@ -16,6 +15,7 @@ from dsr.models import (
     RequestSubjectNumber,
     VerificationMethod,
 )
+from dsr.services import deadlines, notifications
 from dsr.services.base import (
     CONFIRMED_CHANNELS,
     check_received_at,

@@ -5,13 +5,13 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
-from dsr import deadlines, notifications
 from dsr.models import (
     DataSubjectRequest,
     RequestClockPause,
     SubjectNotice,
     VerificationMethod,
 )
+from dsr.services import deadlines, notifications
 from dsr.services.base import (
     PAUSABLE_STATUSES,
     check_transition,
@@ -85,7 +85,8 @@ def request_pause_clock(*, request: DataSubjectRequest, by, reason: str) -> Data
 
 @transaction.atomic
 def request_resume_clock(*, request: DataSubjectRequest, by, note: str = "") -> DataSubjectRequest:
-    """Restart the clock; the deadline moves by the days it stood still (dsr/deadlines.py)."""
+    """Restart the clock; the deadline moves by the days it stood still
+    (dsr/services/deadlines.py)."""
     require_perm(by, "verify_request", "resume a request's clock")
     request = lock(request)
     pause = end_open_pause(request, by=by)

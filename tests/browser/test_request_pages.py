@@ -6,8 +6,9 @@ import zipfile
 import pytest
 from playwright.sync_api import expect
 
-from dsr import packages, services, tasks
+from dsr import services, tasks
 from dsr.models import DataSubjectRequest, PackageDownload
+from dsr.services import packages
 from tests.factories import (
     CallFactory,
     DataSubjectRequestFactory,

@@ -86,7 +86,7 @@ def test_a_reason_is_required(tenant_a):
 def test_storage_down_at_commit_is_retried_until_the_file_is_gone(
     tenant_a, wav, monkeypatch, django_capture_on_commit_callbacks
 ):
-    from calls.services import deletion as deletion_module
+    from calls.services.retention import deletion as deletion_module
 
     call = CallFactory(tenant=tenant_a)
     _with_recording(call, wav)

@@ -13,7 +13,7 @@ from storages.backends.s3 import S3Storage
 
 from calls import services
 from calls.models import Call, FileDeletion, Recording, RecordingAccess
-from calls.storage import stored_file_versions
+from calls.services.storage import stored_file_versions
 from portal.config import env_storages
 from tests.calls.conftest import call_payload, stored_files, upload
 
@@ -125,7 +125,7 @@ def test_lifecycle_on_versioned_s3(
 
 @pytest.mark.s3
 def test_removal_keeps_other_objects_whose_key_shares_the_prefix(s3_storage):
-    from calls.storage import stored_file_remove
+    from calls.services.storage import stored_file_remove
 
     client = s3_storage
     client.put_object(Bucket=BUCKET, Key="tenants/1/recordings/abc", Body=b"1")

@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 from calls.models import Call, RetentionRule
 from calls.services import call_deletion_blockers
-from calls.storage import save_hashed, stored_file_remove, stored_file_versions
-from dsr.holds import HoldsIndex
+from calls.services.retention.holds import HoldsIndex
+from calls.services.storage import save_hashed, stored_file_remove, stored_file_versions
 
 
 def test_the_digest_is_taken_while_the_backend_reads(tmp_path):

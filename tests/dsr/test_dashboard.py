@@ -11,8 +11,9 @@ import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from dsr import packages, services
+from dsr import services
 from dsr.models import AccessPackage, DataSubjectRequest, PackageDownload
+from dsr.services import packages
 from dsr.tasks import package_expire_due
 from dsr.views import RequestListView
 from tests.conftest import make_member

@@ -6,8 +6,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from dsr import packages, services
+from dsr import services
 from dsr.models import PackageDownload
+from dsr.services import packages
 from tests.dsr import flow
 from tests.dsr.conftest import SUBJECT, SUBJECT_2
 from tests.factories import DataSubjectRequestFactory

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dsr import deadlines
+from dsr.services import deadlines
 
 BERLIN = ZoneInfo("Europe/Berlin")
 

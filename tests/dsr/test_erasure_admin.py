@@ -9,9 +9,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from calls.models import Call
+from calls.models import Call, LegalHold
 from dsr import services
-from dsr.models import LegalHold
 from tests.factories import CallFactory, DataSubjectRequestFactory, LegalHoldFactory
 
 pytestmark = pytest.mark.django_db
@@ -20,10 +19,10 @@ SUBJECT = "+4915112345678"
 
 def test_the_dpo_places_a_hold_with_the_form(client, dpo_user, tenant_a):
     client.force_login(dpo_user)
-    page = client.get("/admin/dsr/legalhold/add/")
+    page = client.get("/admin/calls/legalhold/add/")
     assert page.status_code == 200 and "Place a legal hold" in page.content.decode()
     response = client.post(
-        "/admin/dsr/legalhold/add/",
+        "/admin/calls/legalhold/add/",
         {
             "tenant": tenant_a.pk,
             "scope": "numbers",
@@ -38,7 +37,7 @@ def test_the_dpo_places_a_hold_with_the_form(client, dpo_user, tenant_a):
     assert hold.scope == "numbers" and [n.number for n in hold.numbers.all()] == [SUBJECT]
     assert hold.applied_by == dpo_user and hold.legal_ground == "art_17_3_e"
     bad = client.post(
-        "/admin/dsr/legalhold/add/",
+        "/admin/calls/legalhold/add/",
         {
             "tenant": tenant_a.pk,
             "scope": "calls",
@@ -53,10 +52,11 @@ def test_the_dpo_places_a_hold_with_the_form(client, dpo_user, tenant_a):
 def test_support_cannot_place_or_release_holds(client, support_user, tenant_a):
     hold = LegalHoldFactory(tenant=tenant_a)
     client.force_login(support_user)
-    assert client.get("/admin/dsr/legalhold/").status_code == 200  # they may look
-    assert client.get("/admin/dsr/legalhold/add/").status_code == 403
+    assert client.get("/admin/calls/legalhold/").status_code == 200  # they may look
+    assert client.get("/admin/calls/legalhold/add/").status_code == 403
     assert (
-        client.post(f"/admin/dsr/legalhold/{hold.pk}/release/", {"reason": "x"}).status_code == 403
+        client.post(f"/admin/calls/legalhold/{hold.pk}/release/", {"reason": "x"}).status_code
+        == 403
     )
     hold.refresh_from_db()
     assert hold.released_at is None
@@ -70,17 +70,17 @@ def test_the_dpo_releases_holds_with_a_reason_on_a_confirmation_page(
         tenant=tenant_a, calls=[call.pk], expires_at=timezone.now() + timedelta(days=3)
     )
     client.force_login(dpo_user)
-    page = client.get(f"/admin/dsr/legalhold/{hold.pk}/change/").content.decode()
+    page = client.get(f"/admin/calls/legalhold/{hold.pk}/change/").content.decode()
     assert "Release this hold" in page and call.external_id in page and "active" in page
     confirm = client.post(
-        "/admin/dsr/legalhold/", {"action": "release_holds", "_selected_action": [hold.pk]}
+        "/admin/calls/legalhold/", {"action": "release_holds", "_selected_action": [hold.pk]}
     )
     assert confirm.status_code == 200 and "Release" in confirm.content.decode()
     hold.refresh_from_db()
     assert hold.released_at is None  # nothing happens before the confirmation
     with django_capture_on_commit_callbacks(execute=True):
         done = client.post(
-            "/admin/dsr/legalhold/",
+            "/admin/calls/legalhold/",
             {
                 "action": "release_holds",
                 "_selected_action": [hold.pk],
@@ -92,7 +92,7 @@ def test_the_dpo_releases_holds_with_a_reason_on_a_confirmation_page(
     assert "Released 1 hold(s)" in done.content.decode()
     hold.refresh_from_db()
     assert hold.released_by == dpo_user and hold.release_reason.startswith("The regulator")
-    assert client.get(f"/admin/dsr/legalhold/{hold.pk}/delete/").status_code == 403
+    assert client.get(f"/admin/calls/legalhold/{hold.pk}/delete/").status_code == 403
 
 
 def test_the_call_list_places_a_hold_on_selected_calls(client, dpo_user, tenant_a, tenant_b):
@@ -161,5 +161,5 @@ def test_the_home_page_lists_holds_expiring_soon(client, dpo_user, tenant_a):
     client.force_login(dpo_user)
     home = client.get("/admin/").content.decode()
     assert "Legal holds expiring within 14 days" in home
-    assert f"/admin/dsr/legalhold/{soon.pk}/change/" in home
+    assert f"/admin/calls/legalhold/{soon.pk}/change/" in home
     assert Call.objects.count() == 0

@@ -15,11 +15,11 @@ from hypothesis import strategies as st
 
 from calls.models import Call, RetentionRule
 from calls.services import call_delete, call_deletion_blockers, retention_sweep
+from calls.services.retention.holds import active_holds, call_is_held, hold_apply, hold_release
 from dsr import services
-from dsr.erasure import execution
-from dsr.erasure.items import frozen_rules
-from dsr.holds import active_holds, call_is_held, hold_apply, hold_release
 from dsr.models import DataSubjectRequest, ErasureItem
+from dsr.services.erasure import execution
+from dsr.services.erasure.items import frozen_rules
 from portal.errors import BusinessRuleError
 from tests.factories import CallFactory, DataSubjectRequestFactory
 
@@ -107,7 +107,7 @@ class World:
         execution.erasure_execute(request_id=request.pk)  # the task, run here
 
     def tenant_holds(self):
-        from dsr.models import LegalHold
+        from calls.models import LegalHold
 
         return LegalHold.objects.filter(tenant=self.tenant)
 

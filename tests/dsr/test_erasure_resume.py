@@ -12,8 +12,8 @@ from django.utils import timezone
 from calls.models import Call, Recording
 from consent.models import ConsentEvent
 from dsr import services, tasks
-from dsr.erasure import execution, items
 from dsr.models import DataSubjectRequest, ErasureItem, ErasureRun
+from dsr.services.erasure import execution, items
 from portal.redaction import residual_scan
 from tests.dsr.erasure_checks import stored_keys
 from tests.factories import (

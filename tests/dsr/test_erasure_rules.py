@@ -16,7 +16,6 @@ from calls.models import Call, RetentionRule
 from calls.services import transcript_set
 from consent.models import ProcessingRestriction, SmsNotice
 from dsr import services, tasks
-from dsr.erasure.execution import deferred_sweep
 from dsr.models import (
     AccessPackage,
     CallRectification,
@@ -24,6 +23,7 @@ from dsr.models import (
     ErasureItem,
     ErasureRun,
 )
+from dsr.services.erasure.execution import deferred_sweep
 from portal.redaction import residual_scan
 from portal.webhooks import verify_signature
 from tests.dsr.erasure_checks import raw_rows_with, stored_keys

@@ -10,8 +10,14 @@ from django.utils import timezone
 
 from calls.models import Call, RetentionRule
 from calls.services import call_deletion_blockers, retention_sweep
+from calls.services.retention.holds import (
+    call_is_held,
+    hold_apply,
+    hold_release,
+    holds_for_call,
+    holds_index,
+)
 from dsr import services
-from dsr.holds import call_is_held, hold_apply, hold_release, holds_for_call, holds_index
 from dsr.models import ErasureItem
 from portal.errors import BusinessRuleError
 from tests.factories import (
@@ -231,7 +237,7 @@ def test_the_retention_sweep_keeps_a_held_call(tenant_a):
 
 def test_a_hold_placed_while_the_sweep_runs_still_counts(tenant_a, monkeypatch):
     """The sweep judges calls at its start; the deletion itself asks again, under the lock."""
-    from calls.services import retention as retention_module
+    from calls.services.retention import rules as retention_module
 
     RetentionRule.objects.create(tenant=tenant_a, category="support", max_age_days=30)
     call = CallFactory(tenant=tenant_a, started_at=timezone.now() - timedelta(days=90))

@@ -6,9 +6,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from calls.models import Call
+from calls.models import Call, LegalHold
 from dsr import services
-from dsr.models import DataSubjectRequest, LegalHold
+from dsr.models import DataSubjectRequest
 from tests.conftest import api_client_for
 from tests.factories import ApiKeyFactory, CallFactory, DataSubjectRequestFactory, RecordingFactory
 

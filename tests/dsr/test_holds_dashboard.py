@@ -2,8 +2,8 @@
 
 import pytest
 
+from calls.models import LegalHold
 from dsr import services
-from dsr.models import LegalHold
 from tests.factories import CallFactory, DataSubjectRequestFactory, LegalHoldFactory
 
 pytestmark = pytest.mark.django_db

@@ -11,9 +11,10 @@ from django.core.files.storage import default_storage
 from django.utils import timezone
 
 from calls.models import RecordingAccess
-from dsr import packages, services
+from dsr import services
 from dsr.models import AccessPackage, DataSubjectRequest, PackageDownload
-from dsr.packages import contents
+from dsr.services import packages
+from dsr.services.packages import contents
 from dsr.tasks import package_expire_due
 from portal.errors import NotPermitted
 from portal.models import WebhookDelivery

@@ -8,8 +8,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from dsr import packages, services
-from dsr.packages import contents
+from dsr import services
+from dsr.services import packages
+from dsr.services.packages import contents
 from tests.dsr import flow
 from tests.dsr.conftest import SUBJECT, SUBJECT_2
 from tests.factories import DataSubjectRequestFactory

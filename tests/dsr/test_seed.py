@@ -5,9 +5,9 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from calls.models import Call
-from dsr.holds import call_is_held
-from dsr.models import DataSubjectRequest, LegalHold, RequestStatus
+from calls.models import Call, LegalHold
+from calls.services.retention.holds import call_is_held
+from dsr.models import DataSubjectRequest, RequestStatus
 from dsr.seed import ACME_ERASED, ACME_HELD
 from dsr.selectors import overdue_requests
 

@@ -3,7 +3,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from dsr.erasure.tombstones import (
+from dsr.services.erasure.tombstones import (
     reapply_erasures,
     tombstones_dumps,
     tombstones_import,

@@ -2,8 +2,8 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
-from dsr.erasure.verification import erasure_verify
 from dsr.models import DataSubjectRequest
+from dsr.services.erasure.verification import erasure_verify
 from portal.audit import acting_as_system
 from portal.errors import BusinessRuleError
 

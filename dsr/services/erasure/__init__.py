@@ -17,7 +17,7 @@ The work itself:
 * ``tombstones`` — re-applying erasures after a backup restore.
 """
 
-from dsr.erasure.approval import (
+from dsr.services.erasure.approval import (
     erasure_approval_check,
     erasure_approved,
     erasure_discovery_action,

@@ -3,7 +3,7 @@
 A rule's maximum is storage limitation (Art. 5(1)(e)): older calls are deleted by the daily
 sweep. Its minimum is a legal obligation to keep (Art. 17(3)(b)): ``call_deletion_blockers``
 refuses every deletion before it, the sweep's included — and every deletion of a call under a
-legal hold (``dsr.holds``).
+legal hold (``calls.services.retention.holds``).
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from django.utils import timezone
 
 from calls import selectors
 from calls.models import Call, RetentionRule
-from calls.services.deletion import call_delete, call_deletion_blockers
-from dsr.holds import HoldsIndex, holds_index
+from calls.services.retention.deletion import call_delete, call_deletion_blockers
+from calls.services.retention.holds import HoldsIndex, holds_index
 from portal.errors import BusinessRuleError
 from portal.models import Tenant
 from portal.services import full_clean_or_raise

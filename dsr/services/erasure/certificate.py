@@ -19,8 +19,8 @@ from django.db.models import Max
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from calls.models import FileDeletion
-from dsr.models import DataSubjectRequest, ErasureCertificate, ErasureGround, ErasureItem
+from calls.models import ErasureGround, FileDeletion
+from dsr.models import DataSubjectRequest, ErasureCertificate, ErasureItem
 from dsr.services.base import record_event, save_request
 
 Status = ErasureItem.Status

@@ -2,8 +2,8 @@
 
 Everything here is scoped by the caller (``queryset.for_tenant`` or a request already read
 through it) and costs a fixed number of queries. Deadline rules are not repeated: the
-explanation of a due date is rebuilt from ``dsr/deadlines.py``, step by step, so that a tenant
-can see how the date it must meet was counted.
+explanation of a due date is rebuilt from ``dsr/services/deadlines.py``, step by step, so
+that a tenant can see how the date it must meet was counted.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from django.db.models import Count, Q, QuerySet, prefetch_related_objects
 from django.utils import timezone
 
 from consent.models import ProcessingRestriction
-from dsr import deadlines, selectors
+from dsr import selectors
 from dsr.models import (
     CLOSED_STATUSES,
     OPEN_STATUSES,
@@ -25,6 +25,7 @@ from dsr.models import (
     RequestClockPause,
     RequestStatus,
 )
+from dsr.services import deadlines
 from portal.models import Tenant
 
 # As the due badges (portal.templatetags.dashboard.due_status): amber within 7 calendar days.
@@ -175,8 +176,8 @@ def _period(received_day: date, *, months: int, pause_days: int, country: str) -
 def deadline_explanation(request: DataSubjectRequest) -> DeadlineExplanation:
     """How the request's due dates were counted (Art. 12(3), Reg. 1182/71 Art. 3).
 
-    Pauses count as ``dsr/deadlines.py`` counts them; a pause still running counts nothing yet:
-    the stored deadline moves when the clock restarts. Uses the prefetched ``pauses``.
+    Pauses count as ``dsr/services/deadlines.py`` counts them; a pause still running counts
+    nothing yet: the stored deadline moves when the clock restarts. Uses the prefetched ``pauses``.
     """
     tenant = request.tenant
     tz = tenant.timezone

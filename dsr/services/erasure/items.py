@@ -39,7 +39,15 @@ from django.db.models import Q
 from django.utils import timezone
 
 from calls import selectors as call_selectors
-from calls.models import Call, FileDeletion, Recording, RecordingAccess, RetentionRule, Transcript
+from calls.models import (
+    Call,
+    FileDeletion,
+    LegalHoldNumber,
+    Recording,
+    RecordingAccess,
+    RetentionRule,
+    Transcript,
+)
 from calls.services import (
     DeletionBlocker,
     call_delete,
@@ -60,7 +68,6 @@ from dsr.models import (
     CallRectification,
     DataSubjectRequest,
     ErasureItem,
-    LegalHoldNumber,
     RequestClockPause,
     RequestEvent,
     RequestSubjectNumber,
@@ -302,7 +309,7 @@ def erase_call(ctx: Context, call_id: int) -> Outcome:
 
 
 def _hold_ids(call: Call, ctx: Context) -> list[int]:
-    from dsr.holds import holds_for_call
+    from calls.services.retention.holds import holds_for_call
 
     return [hold.pk for hold in holds_for_call(call)]
 

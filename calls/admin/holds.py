@@ -15,9 +15,9 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from dsr import forms
-from dsr.holds import active_holds, hold_apply, hold_release
-from dsr.models import LegalHold, LegalHoldNumber
+from calls import forms
+from calls.models import LegalHold, LegalHoldNumber
+from calls.services.retention.holds import active_holds, hold_apply, hold_release
 from portal.access import visible_tenants
 from portal.admin import PortalModelAdmin, status_badge
 from portal.errors import BusinessRuleError
@@ -78,7 +78,7 @@ class LegalHoldAdmin(PortalModelAdmin):
     list_select_related = ["tenant", "applied_by"]
     search_fields = ["reason"]
     search_help_text = "A number in any format, or words of the reason."
-    change_form_template = "admin/dsr/legalhold/change_form.html"
+    change_form_template = "admin/calls/legalhold/change_form.html"
     inlines = [LegalHoldNumberInline]
     actions = ["release_holds"]
     fields = [
@@ -135,7 +135,7 @@ class LegalHoldAdmin(PortalModelAdmin):
         return False
 
     def has_release_permission(self, request):
-        return request.user.has_perm("dsr.change_legalhold")
+        return request.user.has_perm("calls.change_legalhold")
 
     def get_actions(self, request):
         actions = super().get_actions(request)
@@ -147,7 +147,7 @@ class LegalHoldAdmin(PortalModelAdmin):
             path(
                 "<path:object_id>/release/",
                 self.admin_site.admin_view(self.release_view),
-                name="dsr_legalhold_release",
+                name="calls_legalhold_release",
             ),
             *super().get_urls(),
         ]
@@ -156,17 +156,17 @@ class LegalHoldAdmin(PortalModelAdmin):
         obj = self.get_object(request, object_id)
         extra = dict(extra_context or {})
         if obj is not None:
-            from dsr.holds import held_calls
+            from calls.services.retention.holds import held_calls
 
             extra["held_calls"] = held_calls(obj).order_by("-started_at")[:25]
             if obj.state() in ("active", "scheduled") and self.has_release_permission(request):
-                extra["release_url"] = reverse("admin:dsr_legalhold_release", args=[obj.pk])
+                extra["release_url"] = reverse("admin:calls_legalhold_release", args=[obj.pk])
         return super().change_view(request, object_id, form_url, extra)
 
     # -- placing a hold ---------------------------------------------------------------------
 
     def has_add_permission(self, request):
-        return request.user.has_perm("dsr.add_legalhold")
+        return request.user.has_perm("calls.add_legalhold")
 
     def add_view(self, request, form_url="", extra_context=None):
         if not self.has_add_permission(request):
@@ -180,7 +180,7 @@ class LegalHoldAdmin(PortalModelAdmin):
             else:
                 self.log_addition(request, hold, [{"added": {}}])
                 self.message_user(request, f"{hold} is in force.", messages.SUCCESS)
-                return HttpResponseRedirect(reverse("admin:dsr_legalhold_change", args=[hold.pk]))
+                return HttpResponseRedirect(reverse("admin:calls_legalhold_change", args=[hold.pk]))
         return TemplateResponse(
             request,
             "admin/dsr/datasubjectrequest/action.html",
@@ -251,7 +251,7 @@ class LegalHoldAdmin(PortalModelAdmin):
         if not form.is_valid():
             return self._confirm(request, [hold], form)
         self._release(request, [hold], form.cleaned_data["reason"])
-        return HttpResponseRedirect(reverse("admin:dsr_legalhold_change", args=[hold.pk]))
+        return HttpResponseRedirect(reverse("admin:calls_legalhold_change", args=[hold.pk]))
 
 
 def place_hold_on_calls(model_admin, request, queryset):
@@ -285,7 +285,7 @@ def place_hold_on_calls(model_admin, request, queryset):
         except BusinessRuleError as exc:
             model_admin.message_user(request, f"{tenant}: {exc.message}", messages.ERROR)
             continue
-        url = reverse("admin:dsr_legalhold_change", args=[hold.pk])
+        url = reverse("admin:calls_legalhold_change", args=[hold.pk])
         model_admin.message_user(
             request,
             format_html(

@@ -11,8 +11,9 @@ sweep, the API's delete, the admin — until it is released or expires. Its scop
 ``calls.services.call_deletion_blockers`` — the one guard in front of every deletion — asks
 ``holds_for_call``. Bulk work (the sweep, an erasure) loads a ``HoldsIndex`` once instead.
 
-Releasing a hold (or its expiry, noticed by the beat task ``erasure_deferred_sweep``) resumes
-the erasures it deferred: they are erased automatically and their requests completed.
+Releasing a hold sends ``calls.signals.hold_released`` after commit; the requests app listens and
+resumes the erasures the hold deferred (so does its beat task ``erasure_deferred_sweep`` on an
+expiry): they are erased automatically and their requests completed.
 """
 
 from __future__ import annotations
@@ -25,8 +26,8 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from calls.models import Call
-from dsr.models import ErasureGround, LegalHold, LegalHoldCall, LegalHoldNumber
+from calls.models import Call, ErasureGround, LegalHold, LegalHoldCall, LegalHoldNumber
+from calls.signals import hold_released
 from portal.errors import BusinessRuleError
 from portal.models import ApiKey, Tenant
 from portal.numbers import normalize_number
@@ -329,10 +330,8 @@ def hold_release(*, hold: LegalHold, reason: str, by=None, api_key: ApiKey | Non
     hold._change_reason = "hold released"
     hold.save()
 
-    def resume() -> None:
-        from dsr.tasks import erasure_deferred_resume
+    def announce() -> None:
+        hold_released.send(sender=LegalHold, hold=hold)
 
-        erasure_deferred_resume.delay(tenant_id=hold.tenant_id)
-
-    transaction.on_commit(resume, robust=True)
+    transaction.on_commit(announce, robust=True)
     return hold

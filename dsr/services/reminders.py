@@ -8,8 +8,9 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from dsr import notifications, selectors
+from dsr import selectors
 from dsr.models import DataSubjectRequest, RequestEvent
+from dsr.services import notifications
 
 BEFORE_DEADLINE = (("2d", timedelta(days=2)), ("7d", timedelta(days=7)))
 SUBJECTS = {"2d": "Due within 2 days", "7d": "Due within 7 days", "overdue": "Overdue"}

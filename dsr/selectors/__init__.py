@@ -104,7 +104,7 @@ OUTCOMES[RequestKind.PORTABILITY] = OUTCOMES[RequestKind.ACCESS]
 
 def outcome_for(kind: str, item_kind: str) -> str:
     if kind == RequestKind.ERASURE:
-        from dsr.erasure import erasure_discovery_action
+        from dsr.services.erasure import erasure_discovery_action
 
         return erasure_discovery_action(item_kind)
     return OUTCOMES[kind][item_kind]

@@ -4,7 +4,7 @@ A tombstone keeps a keyed hash of each erased number (``number_fingerprint``), t
 the time — never the number. Restoring a database backup taken before an erasure brings the
 erased rows back; ``reapply_erasures`` recognises them by hashing every distinct number in the
 tables that hold numbers (live rows and history) and erases them again through the same erasers
-as the request did (``dsr.erasure.items``), respecting legal holds.
+as the request did (``dsr.services.erasure.items``), respecting legal holds.
 
 Only data recorded *before* the erasure is erased again: a subject who calls after their
 erasure is new data, lawfully collected, and stays.
@@ -26,9 +26,18 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from calls.models import Call
+from calls.models import Call, LegalHoldNumber
 from consent.models import ConsentEvent, ConsentState, ProcessingRestriction, SmsNotice
-from dsr.erasure.items import (
+from dsr.models import (
+    OPEN_STATUSES,
+    DataSubjectRequest,
+    ErasureItem,
+    RequestKind,
+    RequestSubjectNumber,
+    Tombstone,
+)
+from dsr.services.base import record_event
+from dsr.services.erasure.items import (
     Context,
     Outcome,
     erase_call,
@@ -37,16 +46,6 @@ from dsr.erasure.items import (
     erase_request_copy,
     frozen_rules,
 )
-from dsr.models import (
-    OPEN_STATUSES,
-    DataSubjectRequest,
-    ErasureItem,
-    LegalHoldNumber,
-    RequestKind,
-    RequestSubjectNumber,
-    Tombstone,
-)
-from dsr.services.base import record_event
 from portal.models import Tenant
 from portal.redaction import number_fingerprint
 
@@ -84,7 +83,7 @@ class TenantReport:
         found = f"{self.tenant}: {self.numbers} erased number(s) found again"
         if not self.numbers:
             return [found + "."]
-        from dsr.erasure.certificate import describe_counts
+        from dsr.services.erasure.certificate import describe_counts
 
         erased = describe_counts(self.erased) if any(self.erased.values()) else ""
         out = [found + (f"; erased again: {erased}" if erased else "; nothing erased") + "."]
@@ -281,7 +280,7 @@ def fingerprint_findings(request: DataSubjectRequest) -> list[str]:
     """Rows of the tenant recorded before the erasure that hold a number erased under
     ``request`` (by its tombstones), other than the deferred items' own — found without
     knowing the number. Rows recorded later are new data (a subject calling again)."""
-    from dsr.erasure.scan import expected_rows
+    from dsr.services.erasure.scan import expected_rows
 
     tombstones = list(request.tombstones.all())
     if not tombstones:

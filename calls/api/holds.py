@@ -7,8 +7,8 @@ from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from dsr.holds import hold_apply, hold_release
-from dsr.models import ErasureGround, LegalHold
+from calls.models import ErasureGround, LegalHold
+from calls.services.retention.holds import hold_apply, hold_release
 from portal.api.viewsets import TenantViewSet
 from portal.models import ApiKey
 

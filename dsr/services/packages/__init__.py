@@ -23,7 +23,7 @@ from django.utils import timezone
 from storages.backends.s3 import S3Storage
 
 from calls.services import file_deletion_schedule, recording_access_log
-from dsr import notifications, selectors
+from dsr import selectors
 from dsr.models import (
     PACKAGE_KINDS,
     AccessPackage,
@@ -32,8 +32,14 @@ from dsr.models import (
     RequestEvent,
     RequestStatus,
 )
-from dsr.packages.contents import EXPORT_PURPOSE, PackageWriter, letter_context, package_ttl
-from dsr.streaming import Digest, write_stream
+from dsr.services import notifications
+from dsr.services.packages.contents import (
+    EXPORT_PURPOSE,
+    PackageWriter,
+    letter_context,
+    package_ttl,
+)
+from dsr.services.streaming import Digest, write_stream
 from portal.errors import BusinessRuleError
 
 __all__ = [

@@ -30,10 +30,6 @@ from django.utils import timezone
 
 from calls.models import FileDeletion
 from calls.services import file_deletion_run
-from dsr import notifications
-from dsr.erasure import certificate
-from dsr.erasure.items import Context, discover, frozen_rules, item_process, request_scrub
-from dsr.erasure.scan import ScanResult, request_models, request_scan
 from dsr.models import (
     DataSubjectRequest,
     ErasureItem,
@@ -41,7 +37,11 @@ from dsr.models import (
     RequestKind,
     RequestStatus,
 )
+from dsr.services import notifications
 from dsr.services.base import lock, record_event, save_request, transition
+from dsr.services.erasure import certificate
+from dsr.services.erasure.items import Context, discover, frozen_rules, item_process, request_scrub
+from dsr.services.erasure.scan import ScanResult, request_models, request_scan
 from portal.errors import BusinessRuleError
 from portal.redaction import number_fingerprint
 
@@ -336,7 +336,7 @@ def deferred_resume(*, request_id: int, numbers: Iterable[str] = ()) -> str:
 
 def _due_requests(*, tenant_id: int | None = None) -> list[int]:
     """Requests with a deferred item whose reason may have ended."""
-    from dsr.holds import active_holds
+    from calls.services.retention.holds import active_holds
 
     now = timezone.now()
     deferred = ErasureItem.objects.filter(status=Status.DEFERRED)
@@ -398,8 +398,8 @@ def erasure_numbers(request: DataSubjectRequest) -> list[str]:
     fingerprints = set(request.tombstones.values_list("fingerprint", flat=True))
     if not fingerprints:
         return sorted(numbers)
-    from calls.models import Call
-    from dsr.models import LegalHoldNumber, RequestSubjectNumber
+    from calls.models import Call, LegalHoldNumber
+    from dsr.models import RequestSubjectNumber
 
     deferred = ErasureItem.objects.filter(request=request, status=Status.DEFERRED)
     by_kind: dict[str, list[int]] = {}

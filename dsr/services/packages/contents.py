@@ -21,12 +21,13 @@ from zipstream import ZIP_DEFLATED, ZIP_STORED, ZipStream
 
 from calls.models import Call, RecordingAccess, RetentionRule
 from consent.models import LawfulBasis, PrivacyNotice, Purpose
-from dsr import notifications, selectors
+from dsr import selectors
 from dsr.models import (
     CallRectification,
     DataSubjectRequest,
 )
-from dsr.streaming import Digest, read_chunks
+from dsr.services import notifications
+from dsr.services.streaming import Digest, read_chunks
 
 BATCH = 500  # rows fetched at a time while streaming
 EXPORT_PURPOSE = "Copy for the data subject under request #{id} (Art. 15/20)"

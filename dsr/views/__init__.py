@@ -24,15 +24,14 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.views.generic import DetailView, FormView, View
 
-from dsr import dashboard_selectors, packages, selectors, services
+from dsr import selectors, services
 from dsr.admin.listing import STATUS_SEVERITY
-from dsr.dashboard_forms import (
+from dsr.forms.dashboard import (
     CHANNEL_LABELS,
     RequestConfirmForm,
     RequestListFilterSet,
     RequestOpenForm,
 )
-from dsr.erasure_views import request_erasure_context
 from dsr.models import (
     PACKAGE_KINDS,
     AccessPackage,
@@ -42,6 +41,9 @@ from dsr.models import (
     RequestKind,
     RequestStatus,
 )
+from dsr.selectors import dashboard as dashboard_selectors
+from dsr.services import packages
+from dsr.views.erasure import request_erasure_context
 from portal.access import role_at_least
 from portal.dashboard import (
     ConfirmActionView,
@@ -393,7 +395,7 @@ class RequestDetailView(TenantDashboardMixin, TenantObjectMixin, DetailView):
                 restrictions=dashboard_selectors.request_restrictions(obj),
                 restricted_calls=dashboard_selectors.restricted_call_count(obj),
             )
-        context.update(request_erasure_context(obj))  # dsr/erasure_views.py
+        context.update(request_erasure_context(obj))  # dsr/views/erasure.py
         return context
 
 

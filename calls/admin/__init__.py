@@ -13,6 +13,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from calls import selectors, services
+from calls.admin.holds import place_hold_on_calls  # also registers the legal-hold admin
 from calls.forms import CallDeletionForm, ConsultationForm
 from calls.models import Call, FileDeletion, Recording, RecordingAccess, RetentionRule, Transcript
 from calls.views import (
@@ -351,15 +352,13 @@ class CallAdmin(PortalModelAdmin):
             return HttpResponseRedirect(self._change_url(call.pk))
         return HttpResponseRedirect(reverse("admin:calls_call_changelist"))
 
-    # --- legal holds (dsr.holds): placed on selected calls, after a confirmation page --------
+    # --- legal holds (calls.services.retention.holds): on selected calls, after confirming ---
 
     def has_hold_permission(self, request):
-        return request.user.has_perm("dsr.add_legalhold")
+        return request.user.has_perm("calls.add_legalhold")
 
     @admin.action(description="Place a legal hold on the selected calls…", permissions=["hold"])
     def place_legal_hold(self, request, queryset):
-        from dsr.admin.holds import place_hold_on_calls
-
         return place_hold_on_calls(self, request, queryset)
 
     def delete_model(self, request, obj):  # any other path the admin might take

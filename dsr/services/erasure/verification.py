@@ -15,10 +15,10 @@ from dataclasses import dataclass
 
 from django.db import transaction
 
-from dsr.erasure.execution import erasure_numbers
-from dsr.erasure.scan import ScanResult, request_scan
 from dsr.models import OPEN_STATUSES, DataSubjectRequest, ErasureRun, RequestKind
 from dsr.services.base import lock, record_event
+from dsr.services.erasure.execution import erasure_numbers
+from dsr.services.erasure.scan import ScanResult, request_scan
 from portal.errors import BusinessRuleError
 from portal.numbers import normalize_number
 from portal.redaction import number_fingerprint, redact_mentions_in, scanned_models

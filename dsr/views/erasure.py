@@ -15,10 +15,11 @@ from django.http import HttpResponse
 from django.urls import reverse
 from django.views.generic import DetailView, FormView
 
-from dsr.erasure import certificate as certificates
+from calls.models import LegalHold
+from calls.services.retention.holds import held_calls, hold_apply, hold_release
 from dsr.forms import HoldTermsForm, ReasonForm
-from dsr.holds import held_calls, hold_apply, hold_release
-from dsr.models import DataSubjectRequest, ErasureItem, LegalHold
+from dsr.models import DataSubjectRequest, ErasureItem
+from dsr.services.erasure import certificate as certificates
 from portal.dashboard import ServiceFormMixin, TenantDashboardMixin, TenantObjectMixin
 from portal.dashboard_lists import Column, TenantListView
 from portal.models import Membership

@@ -27,13 +27,12 @@ from datetime import datetime
 from django.db.models import Q
 from django.utils import timezone
 
-from calls.models import Call, FileDeletion, Recording, RecordingAccess, Transcript
-from calls.storage import stored_file_versions, stored_objects
+from calls.models import Call, FileDeletion, LegalHoldNumber, Recording, RecordingAccess, Transcript
+from calls.services.storage import stored_file_versions, stored_objects
 from dsr.models import (
     CallRectification,
     DataSubjectRequest,
     ErasureItem,
-    LegalHoldNumber,
     RequestClockPause,
     RequestEvent,
     RequestSubjectNumber,
@@ -219,7 +218,7 @@ def request_scan(
     if storage:
         result.storage_objects, result.storage_hits = storage_scan(request, numbers)
     if fingerprints:
-        from dsr.erasure.tombstones import fingerprint_findings
+        from dsr.services.erasure.tombstones import fingerprint_findings
 
         result.fingerprint_hits = fingerprint_findings(request)
     return result

@@ -11,8 +11,8 @@ from django.utils import timezone
 
 from calls import selectors
 from calls.models import Call, FileDeletion, Recording
-from calls.storage import stored_file_remove
-from dsr.holds import HoldsIndex, holds_for_call
+from calls.services.retention.holds import HoldsIndex, holds_for_call
+from calls.services.storage import stored_file_remove
 from portal.errors import BusinessRuleError
 from portal.webhooks import webhook_emit
 
@@ -42,11 +42,11 @@ def call_deletion_blockers(
     erasure. Empty means the call may be deleted at ``at``.
 
     ``rules`` (from ``selectors.retention_rules_index``) and ``holds`` (from
-    ``dsr.holds.holds_index``) save queries per call in bulk work.
+    ``calls.services.retention.holds.holds_index``) save queries per call in bulk work.
     """
     at = at or timezone.now()
     blockers: list[DeletionBlocker] = [
-        # Art. 17(3): held data is kept whatever asks for its deletion (dsr.holds).
+        # Art. 17(3): held data is kept whatever asks for its deletion (retention.holds).
         DeletionBlocker(
             code="legal_hold",
             reason=hold.explanation,

@@ -10,8 +10,9 @@ import django_filters
 from django import forms
 from django.utils import timezone
 
-from dsr import dashboard_selectors, selectors
+from dsr import selectors
 from dsr.models import CLOSED_STATUSES, DataSubjectRequest, RequestChannel, RequestKind
+from dsr.selectors import dashboard as dashboard_selectors
 from portal.dashboard_lists import TenantFilterSet
 from portal.errors import BusinessRuleError
 from portal.forms import OneTimeFormMixin

@@ -3,7 +3,7 @@ by portal/dashboard_urls.py)."""
 
 from django.urls import path
 
-from dsr import erasure_views as views
+from dsr.views import erasure as views
 
 app_name = "erasure"
 
