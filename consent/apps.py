@@ -7,7 +7,9 @@ class ConsentConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from consent.admin import consent_rate_table
         from consent.views.overview import consent_rate_panel
+        from portal.admin import register_tenant_panel
         from portal.dashboard import register_nav, register_overview_panel
         from portal.webhooks import register_event
 
@@ -19,6 +21,9 @@ class ConsentConfig(AppConfig):
         register_event(
             "consent.withdrawn",
             "A consent was withdrawn: stop processing the number for that purpose.",
+        )
+        register_tenant_panel(
+            "consent_rates", "Consent", "Consent rate per purpose", consent_rate_table
         )
         register_nav("Consent", "Ledger", "dashboard:consent:ledger", order=200)
         register_nav("Consent", "Subject lookup", "dashboard:consent:subject", order=210)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 from django.contrib import admin, messages
 from django.core.paginator import Paginator
 from django.db import connection
@@ -15,6 +18,42 @@ from portal import services
 from portal.access import visible_tenant_ids, visible_tenants
 from portal.models import ApiKey, Membership, Tenant, Webhook, WebhookDelivery
 from portal.webhooks import webhook_send_test
+
+
+@dataclass(frozen=True)
+class TenantPanel:
+    """A read-only block an app adds to the admin's tenant page (the core knows no app)."""
+
+    key: str
+    section: str
+    label: str
+    render: Callable  # (tenant) -> HTML
+    order: int = 100
+
+    @property
+    def field(self) -> str:
+        return f"panel_{self.key}"
+
+
+_TENANT_PANELS: dict[str, TenantPanel] = {}
+
+
+def register_tenant_panel(
+    key: str, section: str, label: str, render: Callable, *, order: int = 100
+) -> None:
+    """Called from an app's ``AppConfig.ready``: show ``render(tenant)`` on the tenant page."""
+    panel = TenantPanel(key=key, section=section, label=label, render=render, order=order)
+    _TENANT_PANELS[key] = panel
+
+    def show(model_admin, obj):
+        return panel.render(obj) if obj and obj.pk else "—"
+
+    show.short_description = label
+    setattr(TenantAdmin, panel.field, show)
+
+
+def tenant_panels() -> list[TenantPanel]:
+    return sorted(_TENANT_PANELS.values(), key=lambda p: (p.order, p.key))
 
 
 class EstimatedCountPaginator(Paginator):
@@ -127,15 +166,15 @@ class TenantAdmin(GuardedModelAdminMixin, PortalModelAdmin):
                 ]
             },
         ),
-        ("Consent", {"fields": ["consent_rates"]}),
     ]
-    readonly_fields = ["consent_rates"]
 
-    @admin.display(description="Consent rate per purpose")
-    def consent_rates(self, obj):
-        from consent.admin import consent_rate_table
+    def get_fieldsets(self, request, obj=None):
+        panels = [(p.section, {"fields": [p.field]}) for p in tenant_panels()]
+        return [*super().get_fieldsets(request, obj), *panels]
 
-        return consent_rate_table(obj) if obj and obj.pk else "—"
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        return [*fields, *(p.field for p in tenant_panels())]
 
     @admin.display(description="Support staff")
     def support_staff(self, obj):
