@@ -12,7 +12,9 @@ urlpatterns = [
     # Legal holds moved from the requests app to calls: old admin links keep working.
     re_path(
         r"^admin/dsr/(?P<model>legalhold|legalholdcall|legalholdnumber)/(?P<rest>.*)$",
-        RedirectView.as_view(url="/admin/calls/%(model)s/%(rest)s", permanent=True),
+        RedirectView.as_view(
+            url="/admin/calls/%(model)s/%(rest)s", permanent=True, query_string=True
+        ),
     ),
     path("admin/", admin.site.urls),
     path(

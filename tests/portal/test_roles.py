@@ -19,6 +19,10 @@ def test_groups_carry_their_model_permissions(db):
     assert {"view_tenant", "view_apikey"} <= support
     assert not {p for p in support if p.startswith("delete_")}
     assert "change_tenant" not in support
+    # Legal holds moved to calls, where support may add calls: placing a hold stays the DPO's.
+    assert {"add_legalhold", "change_legalhold", "view_legalhold"} <= dpo
+    assert not {p for p in support if p.startswith("add_") and "legalhold" in p}
+    assert "view_legalhold" in support
 
 
 def test_visible_tenants_by_role(tenant_a, tenant_b, dpo_user, support_user, admin_a, key_b):
