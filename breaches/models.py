@@ -273,6 +273,20 @@ class BreachTenantImpact(TenantOwnedModel):
         return self.calls + self.recordings + self.transcripts
 
 
+class BreachNotificationQuerySet(TenantQuerySet):
+    def visible_to(self, principal) -> BreachNotificationQuerySet:
+        """The notices of the tenants a principal sees, and the platform-level ones (to the
+        authority, to subjects) of the incidents touching those tenants."""
+        from portal.access import is_dpo, visible_tenant_ids
+
+        if is_dpo(principal):
+            return self.all()
+        return self.filter(
+            Q(tenant_id__in=visible_tenant_ids(principal))
+            | Q(tenant__isnull=True, incident__in=BreachIncident.objects.visible_to(principal))
+        )
+
+
 class BreachNotification(models.Model):
     """A notice sent (or recorded as sent) about an incident, with its content and time."""
 
@@ -332,7 +346,7 @@ class BreachNotification(models.Model):
         ApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
 
-    objects = TenantQuerySet.as_manager()
+    objects = BreachNotificationQuerySet.as_manager()
     history = audit_history()
 
     class Meta:

@@ -1,10 +1,20 @@
-"""Who may see which tenant, and what a customer role may do. All permission helpers live here."""
+"""Who may see which tenant, and what a customer role may do. All permission helpers live here.
+
+The platform processes the tenants' data only on their instructions and lets only the people
+who need it see it (Art. 28(3)(b), Art. 32(4) GDPR): the DPO sees every tenant, support staff
+the tenants they serve, customer users their memberships, an API key its tenant. Rows, their
+history and the users behind them are scoped by the same rules (``scope_queryset``,
+``scope_history``, ``visible_user_ids``); a deactivated tenant is reachable by nobody but the
+platform's staff in the admin (``reachable_tenant``).
+"""
 
 from __future__ import annotations
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import Q, QuerySet
 
+from portal.errors import NotPermitted
 from portal.models import ApiKey, Membership, Tenant, TenantUserObjectPermission
 
 DPO_GROUP = "DPO"
@@ -90,3 +100,100 @@ def user_tenants(user) -> QuerySet:
     if not getattr(user, "is_authenticated", False):
         return Tenant.objects.none()
     return Tenant.objects.filter(memberships__user=user, is_active=True).order_by("name")
+
+
+def visible_user_ids(user) -> QuerySet | list[int]:
+    """Accounts a staff user may see, as a subquery: the DPO every account; anyone else
+    themselves, the platform's staff, and the members of the tenants they see — never the
+    users of a tenant they do not serve."""
+    User = get_user_model()
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return []
+    if is_dpo(user):
+        return User.objects.values("id")
+    condition = (
+        Q(pk=user.pk)
+        | Q(is_superuser=True)
+        | Q(groups__name__in=[DPO_GROUP, SUPPORT_GROUP])
+        | Q(memberships__tenant_id__in=visible_tenant_ids(user))
+    )
+    return User.objects.filter(condition).values("id")
+
+
+def _has_tenant_field(model) -> bool:
+    return any(field.name == "tenant" for field in model._meta.get_fields())
+
+
+def is_tenant_data(model) -> bool:
+    """Whether ``scope_queryset`` knows how to scope ``model`` to a viewer's tenants."""
+    return (
+        model is Tenant
+        or model is get_user_model()
+        or hasattr(model._default_manager.get_queryset(), "visible_to")
+        or _has_tenant_field(model)
+    )
+
+
+def scope_queryset(user, queryset: QuerySet) -> QuerySet:
+    """``queryset`` cut down to what ``user`` may see (Art. 28(3)(b), Art. 32(4)).
+
+    Tenants, accounts, any queryset with a ``visible_to`` method, and every model with a
+    ``tenant``; a model that belongs to no tenant is the DPO's alone.
+    """
+    model = queryset.model
+    if is_dpo(user):
+        return queryset
+    if model is Tenant:
+        return queryset.filter(id__in=visible_tenant_ids(user))
+    if model is get_user_model():
+        return queryset.filter(id__in=visible_user_ids(user))
+    if hasattr(queryset, "visible_to"):
+        return queryset.visible_to(user)
+    if _has_tenant_field(model):
+        return queryset.filter(tenant_id__in=visible_tenant_ids(user))
+    return queryset.none()
+
+
+def scope_history(user, history: QuerySet) -> QuerySet:
+    """Historical rows (django-simple-history) ``user`` may see: history is an audit record
+    of the same data, scoped like the data itself. A row is judged by the tenant it records,
+    so the history of a deleted object stays visible to those who saw the object."""
+    model = history.model.instance_type
+    if is_dpo(user):
+        return history
+    if model is Tenant:
+        return history.filter(id__in=visible_tenant_ids(user))
+    live = scope_queryset(user, model._default_manager.values("pk"))
+    visible = Q(**{f"{model._meta.pk.attname}__in": live})
+    if _has_tenant_field(model):
+        visible |= Q(tenant_id__in=visible_tenant_ids(user))
+    return history.filter(visible)
+
+
+class TenantInactive(NotPermitted):
+    """A deactivated tenant: no dashboard page, API key or API session reaches its data."""
+
+    CODE = "tenant_inactive"
+
+    def __init__(self, tenant: Tenant) -> None:
+        super().__init__(
+            f"The tenant {tenant.slug!r} is deactivated: its data cannot be reached. "
+            "Ask the platform's support to reactivate it.",
+            code=self.CODE,
+        )
+        self.tenant = tenant
+
+
+def reachable_tenant(tenant: Tenant | None) -> Tenant | None:
+    """``tenant`` if it may be worked in; a deactivated one raises ``TenantInactive``."""
+    if tenant is not None and not tenant.is_active:
+        raise TenantInactive(tenant)
+    return tenant
+
+
+def inactive_tenant_of(user) -> Tenant | None:
+    """A deactivated tenant the user belongs to, when the user belongs to no active one (for
+    telling them why the dashboard is closed)."""
+    if not getattr(user, "is_authenticated", False) or user_tenants(user).exists():
+        return None
+    return Tenant.objects.filter(memberships__user=user, is_active=False).order_by("name").first()

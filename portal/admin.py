@@ -15,7 +15,6 @@ from guardian.admin import GuardedModelAdminMixin
 from simple_history.admin import SimpleHistoryAdmin
 
 from portal import services
-from portal.access import visible_tenant_ids, visible_tenants
 from portal.models import ApiKey, Membership, Tenant, Webhook, WebhookDelivery
 from portal.webhooks import webhook_send_test
 
@@ -81,37 +80,12 @@ def status_badge(text: str, severity: str) -> str:
 
 
 class PortalModelAdmin(SimpleHistoryAdmin):
-    """Every admin page: history, no full-table counts, scoped to the user's tenants."""
+    """Every admin page: history, no full-table counts. Scoping to the user's tenants is not
+    declared here but applied to every registered ModelAdmin (``portal.admin_scope``)."""
 
     show_full_result_count = False
     paginator = EstimatedCountPaginator
     list_per_page = 50
-
-    def _tenant_field(self) -> str | None:
-        if self.model is Tenant:
-            return "id"
-        names = {f.name for f in self.model._meta.get_fields()}
-        return "tenant_id" if "tenant" in names else None
-
-    def get_queryset(self, request):
-        queryset = super().get_queryset(request)
-        field = self._tenant_field()
-        if field is None:
-            return queryset
-        return queryset.filter(**{f"{field}__in": visible_tenant_ids(request.user)})
-
-    def get_history_queryset(self, request, history_manager, pk_name, object_id):
-        # History of another tenant's object is as invisible as the object itself.
-        queryset = super().get_history_queryset(request, history_manager, pk_name, object_id)
-        field = self._tenant_field()
-        if field is None:
-            return queryset
-        return queryset.filter(**{f"{field}__in": visible_tenant_ids(request.user)})
-
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.name == "tenant":
-            kwargs["queryset"] = visible_tenants(request.user)
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
 class ReadOnlyAdminMixin:

@@ -12,6 +12,7 @@ class PortalConfig(AppConfig):
         from simple_history.signals import pre_create_historical_record
 
         from portal import audit, dashboard_panels, roles
+        from portal.admin_scope import seal_admin_site
         from portal.api import schema  # noqa: F401  (registers the OpenAPI auth scheme)
 
         pre_create_historical_record.connect(
@@ -19,6 +20,9 @@ class PortalConfig(AppConfig):
         )
         post_migrate.connect(roles.sync_role_permissions, dispatch_uid="portal_roles")
         dashboard_panels.register()
+        # Every app's admin module is imported by now (the admin app comes first): seal them
+        # all, including any registered without going through the portal's site.
+        seal_admin_site()
 
 
 class PortalAdminConfig(AdminConfig):

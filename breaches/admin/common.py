@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.db.models import Q
 from django.utils import timezone
 
 from breaches import clock
 from breaches.badges import risk_state
 from breaches.models import BreachIncident, BreachNotification
 from breaches.selectors import clock_running
-from portal.access import is_dpo, visible_tenant_ids
 from portal.admin import status_badge
 
 EXPORT_PERMISSION = "breaches.export_breach_register"
@@ -23,13 +21,7 @@ def risk_badge(incident: BreachIncident) -> str:
 def visible_notifications(user):
     """Notices a staff user may see: the DPO all; support those of its tenants, and the
     platform-level ones (authority, subjects) of incidents touching its tenants."""
-    notices = BreachNotification.objects.all()
-    if is_dpo(user):
-        return notices
-    return notices.filter(
-        Q(tenant_id__in=visible_tenant_ids(user))
-        | Q(tenant__isnull=True, incident__in=BreachIncident.objects.visible_to(user))
-    )
+    return BreachNotification.objects.visible_to(user)
 
 
 class ClockFilter(admin.SimpleListFilter):
