@@ -60,7 +60,7 @@ from django.utils import timezone
 from django.views.generic import TemplateView
 from django.views.generic.detail import SingleObjectMixin
 
-from portal.access import membership_role, role_at_least
+from portal.access import TenantInactive, inactive_tenant_of, membership_role, role_at_least
 from portal.errors import BusinessRuleError
 from portal.middleware import current_tenant
 from portal.models import Membership
@@ -186,6 +186,11 @@ class TenantDashboardMixin(LoginRequiredMixin):
             return self.handle_no_permission()
         self.tenant = current_tenant(request)
         if self.tenant is None:
+            inactive = inactive_tenant_of(request.user)
+            if inactive is not None:  # a deactivated tenant is reachable through no door
+                error = TenantInactive(inactive)
+                context = {"tenant_inactive": inactive, "error": error}
+                return render(request, "dashboard/tenant_inactive.html", context, status=403)
             return render(request, "dashboard/no_tenant.html", status=403)
         self.role = membership_role(request.user, self.tenant)
         request.tenant = self.tenant

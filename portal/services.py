@@ -15,7 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 from guardian.shortcuts import assign_perm, remove_perm
 
-from portal.access import DPO_GROUP, SERVE_TENANT, SUPPORT_GROUP
+from portal.access import DPO_GROUP, SERVE_TENANT, SUPPORT_GROUP, reachable_tenant
 from portal.errors import BusinessRuleError
 from portal.models import ApiKey, Membership, Tenant
 
@@ -161,15 +161,17 @@ def api_key_revoke(*, api_key: ApiKey, revoked_by=None) -> ApiKey:
 
 
 def api_key_authenticate(key: str) -> ApiKey | None:
-    """The active key matching ``key``, or None. Marks it used (at most once a minute)."""
+    """The active key matching ``key``, or None; ``TenantInactive`` when the key is right but
+    its tenant is deactivated. Marks it used (at most once a minute)."""
     parts = key.split("_", 2)
     if len(parts) != 3 or parts[0] != API_KEY_PREFIX:
         return None
     api_key = ApiKey.objects.select_related("tenant", "created_by").filter(prefix=parts[1]).first()
     if api_key is None or not hmac.compare_digest(api_key.key_hash, hash_api_key(key)):
         return None
-    if api_key.revoked_at is not None or not api_key.tenant.is_active:
+    if api_key.revoked_at is not None:
         return None
+    reachable_tenant(api_key.tenant)  # a deactivated tenant's keys open nothing
     now = timezone.now()
     if api_key.last_used_at is None or now - api_key.last_used_at > LAST_USED_RESOLUTION:
         # A plain UPDATE: last use is telemetry, not a change to audit.

@@ -3,6 +3,7 @@
 from django.utils.translation import gettext_lazy as _
 from rest_framework import authentication, exceptions
 
+from portal.access import TenantInactive
 from portal.audit import Actor, set_actor
 from portal.services import api_key_authenticate
 
@@ -20,7 +21,10 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         key = key.strip()
         if not key:
             raise exceptions.AuthenticationFailed(_("The Api-Key header carries no key."))
-        api_key = api_key_authenticate(key)
+        try:
+            api_key = api_key_authenticate(key)
+        except TenantInactive as exc:  # 401: the key no longer opens anything
+            raise exceptions.AuthenticationFailed(exc.message, code=exc.code) from exc
         if api_key is None:
             raise exceptions.AuthenticationFailed(_("The API key is wrong or has been revoked."))
         # History of changes made through this key: its creator as user, the key as actor.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rest_framework import mixins, viewsets
 from rest_framework.views import APIView
 
-from portal.access import visible_tenants
+from portal.access import inactive_tenant_of, reachable_tenant, visible_tenants
 from portal.middleware import current_tenant
 from portal.models import ApiKey, Tenant
 
@@ -13,16 +13,20 @@ TENANT_HEADER = "HTTP_X_TENANT"
 
 
 def resolve_api_tenant(request) -> Tenant | None:
-    """The key's tenant; for a logged-in user, the X-Tenant header or their current tenant."""
+    """The key's tenant; for a logged-in user, the X-Tenant header or their current tenant.
+
+    A deactivated tenant is reachable through no door: ``TenantInactive`` (403) for a session
+    naming it, or whose user belongs to no active tenant."""
     if isinstance(request.auth, ApiKey):
-        return request.auth.tenant
+        return reachable_tenant(request.auth.tenant)
     user = request.user
     if not user.is_authenticated:
         return None
     slug = request.META.get(TENANT_HEADER)
     if slug:
-        return visible_tenants(user).filter(slug=slug).first()
-    return current_tenant(request._request)
+        return reachable_tenant(visible_tenants(user).filter(slug=slug).first())
+    tenant = current_tenant(request._request)
+    return tenant if tenant is not None else reachable_tenant(inactive_tenant_of(user))
 
 
 class TenantAPIMixin:
