@@ -60,6 +60,14 @@ def is_platform_staff(user) -> bool:
     return is_dpo(user) or is_support(user)
 
 
+def is_platform_account(user) -> bool:
+    """Whether an account belongs to the platform's staff, active or not (for judging what a
+    staff member did, after they may have left)."""
+    if user is None or not getattr(user, "pk", None):
+        return False
+    return user.is_superuser or bool(_group_names(user) & {DPO_GROUP, SUPPORT_GROUP})
+
+
 def served_tenant_ids(user) -> QuerySet:
     """Tenants a support user is assigned to (guardian object permission, direct-FK table)."""
     return TenantUserObjectPermission.objects.filter(

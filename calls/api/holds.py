@@ -8,7 +8,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from calls.models import ErasureGround, LegalHold
-from calls.services.retention.holds import hold_apply, hold_release
+from calls.services.retention.holds import hold_apply, hold_placed_by_platform, hold_release
 from portal.api.viewsets import TenantViewSet
 from portal.models import ApiKey
 
@@ -64,6 +64,10 @@ class HoldSerializer(serializers.ModelSerializer):
     numbers = serializers.SerializerMethodField()
     state = serializers.SerializerMethodField()
     applied_by = serializers.SerializerMethodField()
+    placed_by_platform = serializers.SerializerMethodField(
+        help_text="Placed by the platform's staff: read-only for the tenant, released only by "
+        "the platform (`release` answers 403 `hold_placed_by_platform`)."
+    )
     released_by = serializers.SerializerMethodField()
 
     class Meta:
@@ -83,6 +87,7 @@ class HoldSerializer(serializers.ModelSerializer):
             "state",
             "applied_at",
             "applied_by",
+            "placed_by_platform",
             "released_at",
             "released_by",
             "release_reason",
@@ -106,6 +111,9 @@ class HoldSerializer(serializers.ModelSerializer):
 
     def get_applied_by(self, obj) -> str | None:
         return self._who(obj.applied_by, obj.applied_by_api_key)
+
+    def get_placed_by_platform(self, obj) -> bool:
+        return hold_placed_by_platform(obj)
 
     def get_released_by(self, obj) -> str | None:
         return self._who(obj.released_by, obj.released_by_api_key)

@@ -11,12 +11,20 @@ from __future__ import annotations
 from collections import Counter
 
 from django import forms
+from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.urls import reverse
 from django.views.generic import DetailView, FormView
 
 from calls.models import LegalHold
-from calls.services.retention.holds import held_calls, hold_apply, hold_release
+from calls.services.retention.holds import (
+    held_calls,
+    hold_apply,
+    hold_placed_by,
+    hold_placed_by_platform,
+    hold_releasable_by,
+    hold_release,
+)
 from dsr.forms import HoldTermsForm, ReasonForm
 from dsr.models import DataSubjectRequest, ErasureItem
 from dsr.services.erasure import certificate as certificates
@@ -53,6 +61,7 @@ class HoldListView(TenantListView):
         Column("State", state_badge, kind="badge"),
         Column("Expires", "expires_at", kind="datetime", empty="when released"),
         Column("Placed", "applied_at", kind="datetime"),
+        Column("Placed by", hold_placed_by),
     ]
     empty_title = "No legal holds"
     empty_text = (
@@ -63,7 +72,12 @@ class HoldListView(TenantListView):
     )
 
     def get_base_queryset(self):
-        return super().get_base_queryset().prefetch_related("call_links", "numbers")
+        return (
+            super()
+            .get_base_queryset()
+            .select_related("applied_by", "applied_by_api_key")
+            .prefetch_related("call_links", "numbers")
+        )
 
 
 class HoldDetailView(TenantDashboardMixin, TenantObjectMixin, DetailView):
@@ -79,7 +93,11 @@ class HoldDetailView(TenantDashboardMixin, TenantObjectMixin, DetailView):
             scope=scope_text(hold),
             calls=held_calls(hold).order_by("-started_at")[:50],
             numbers=[row.number for row in hold.numbers.all()],
-            can_release=self.can(ADMIN) and hold.state() in ("active", "scheduled"),
+            placed_by=hold_placed_by(hold),
+            placed_by_platform=hold_placed_by_platform(hold),
+            can_release=self.can(ADMIN)
+            and hold.state() in ("active", "scheduled")
+            and hold_releasable_by(hold, by=self.request.user),
         )
         return context
 
@@ -136,6 +154,20 @@ class HoldReleaseView(ServiceFormMixin, TenantDashboardMixin, TenantObjectMixin,
     nav = "dashboard:erasure:holds"
     form_class = ReasonForm
     template_name = "dashboard/holds/release.html"
+
+    def get(self, request, *args, **kwargs):
+        self.require_releasable()
+        return super().get(request, *args, **kwargs)
+
+    def post(self, request, *args, **kwargs):
+        self.require_releasable()
+        return super().post(request, *args, **kwargs)
+
+    def require_releasable(self) -> None:
+        if not hold_releasable_by(self.get_object(), by=self.request.user):
+            raise PermissionDenied(
+                "This hold was placed by the platform's staff: only they can release it."
+            )
 
     def get_context_data(self, **kwargs):
         self.object = self.get_object()

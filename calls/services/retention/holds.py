@@ -28,7 +28,8 @@ from django.utils import timezone
 
 from calls.models import Call, ErasureGround, LegalHold, LegalHoldCall, LegalHoldNumber
 from calls.signals import hold_released
-from portal.errors import BusinessRuleError
+from portal.access import is_platform_account, is_platform_staff
+from portal.errors import BusinessRuleError, NotPermitted
 from portal.models import ApiKey, Tenant
 from portal.numbers import normalize_number
 from portal.services import full_clean_or_raise
@@ -306,9 +307,39 @@ def hold_apply(
     return hold
 
 
+def hold_placed_by_platform(hold: LegalHold) -> bool:
+    """Whether the platform's staff (the DPO, support) placed the hold, not the tenant."""
+    return hold.applied_by_api_key_id is None and is_platform_account(hold.applied_by)
+
+
+def hold_placed_by(hold: LegalHold) -> str:
+    """Who placed the hold, as the tenant reads it."""
+    if hold_placed_by_platform(hold):
+        return f"the platform's staff ({hold.applied_by.get_username()})"
+    if hold.applied_by_api_key is not None:
+        return f"API key {hold.applied_by_api_key.prefix}…"
+    return hold.applied_by.get_username() if hold.applied_by else "—"
+
+
+def hold_releasable_by(hold: LegalHold, *, by=None, api_key: ApiKey | None = None) -> bool:
+    """A hold the platform's staff placed is released only by them; the tenant releases the
+    holds it placed. (The platform keeps data on a legal ground of its own — Art. 17(3)(b),
+    (e) — that the controller's instruction does not lift: Art. 28(3)(a), 29.)"""
+    if not hold_placed_by_platform(hold):
+        return True
+    return api_key is None and is_platform_staff(by)
+
+
 @transaction.atomic
 def hold_release(*, hold: LegalHold, reason: str, by=None, api_key: ApiKey | None = None):
-    """Release a hold, with the reason; the erasures it deferred resume after commit."""
+    """Release a hold, with the reason; the erasures it deferred resume after commit.
+
+    A hold placed by the platform's staff is released only by them (``hold_releasable_by``)."""
+    if not hold_releasable_by(hold, by=by, api_key=api_key):
+        raise NotPermitted(
+            f"{hold} was placed by the platform's staff: only they can release it.",
+            code="hold_placed_by_platform",
+        )
     reason = (reason or "").strip()
     if not reason:
         raise BusinessRuleError("Say why the hold is released.", field="reason")
