@@ -2,9 +2,12 @@
 not their numbers — in no changelist, list filter, add form or autocomplete of the admin."""
 
 import pytest
+from django.contrib.admin.utils import get_fields_from_path
+from django.core.exceptions import FieldDoesNotExist
 
 from portal import services
 from portal.access import SUPPORT_GROUP
+from portal.models import Tenant
 from tests.admin_walk import ADMIN_FACTORIES, admin_base, make_object, registered_admins
 from tests.factories import CallFactory, MembershipFactory, TenantFactory, UserFactory
 
@@ -44,12 +47,29 @@ def autocomplete_urls() -> list[str]:
     return urls
 
 
-def pages() -> list[str]:
+def tenant_filter_urls(tenant) -> list[str]:
+    """Each changelist filtered on the foreign tenant, by every filter that names tenants."""
+    urls = []
+    for model, model_admin in registered_admins():
+        for entry in model_admin.list_filter:
+            name = entry[0] if isinstance(entry, (tuple, list)) else entry
+            if not isinstance(name, str):
+                continue
+            try:
+                field = get_fields_from_path(model, name)[-1]
+            except (FieldDoesNotExist, LookupError):
+                continue
+            if field.is_relation and field.related_model is Tenant:
+                urls.append(f"{admin_base(model)}?{name}__id__exact={tenant.pk}")
+    return urls
+
+
+def pages(tenant) -> list[str]:
     urls = ["/admin/"]
     for model, _ in registered_admins():
         base = admin_base(model)
         urls += [base, f"{base}?_facets=True", f"{base}add/"]
-    return urls + autocomplete_urls()
+    return urls + tenant_filter_urls(tenant) + autocomplete_urls()
 
 
 def leaks(body: str) -> list[str]:
@@ -58,7 +78,8 @@ def leaks(body: str) -> list[str]:
     return [secret for secret in secrets if secret in body]
 
 
-def test_the_crawl_covers_filters_and_autocompletes():
+def test_the_crawl_covers_filters_and_autocompletes(tenant_a):
+    assert len(tenant_filter_urls(tenant_a)) >= 5
     assert any("field_name=user" in url for url in autocomplete_urls())
     assert any("field_name=tenant" in url for url in autocomplete_urls())
 
@@ -68,7 +89,7 @@ def test_support_sees_no_other_tenant_in_any_admin_page(client, support_user, te
         make_object(model, tenant_a)  # so that every list has rows and filters have choices
     client.force_login(support_user)
     read = 0
-    for url in pages():
+    for url in pages(foreign):
         response = client.get(url)
         if response.status_code != 200:
             assert response.status_code in (302, 403, 404), (url, response.status_code)
