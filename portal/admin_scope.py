@@ -22,7 +22,7 @@ from django.contrib.admin.utils import get_fields_from_path, unquote
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.http import Http404, HttpResponseNotAllowed
 
-from portal.access import is_tenant_data, scope_history, scope_queryset
+from portal.access import is_dpo, is_tenant_data, scope_history, scope_queryset
 
 READ_METHODS = ("GET", "HEAD")
 
@@ -35,12 +35,10 @@ class ScopedRelatedFilterMixin:
     def field_choices(self, field, request, model_admin):
         choices = super().field_choices(field, request, model_admin)
         model = field.related_model
-        if not is_tenant_data(model):
+        if is_dpo(request.user) or not is_tenant_data(model):
             return choices
         visible = scope_queryset(request.user, model._default_manager.all())
-        allowed = set(
-            visible.filter(pk__in=[pk for pk, _label in choices]).values_list("pk", flat=True)
-        )
+        allowed = set(visible.values_list("pk", flat=True))
         return [(pk, label) for pk, label in choices if pk in allowed]
 
 
