@@ -3,7 +3,7 @@ tenant reads it (with who placed it) and releases the holds it placed itself."""
 
 import pytest
 
-from dsr.holds import hold_release
+from calls.services.retention.holds import hold_release
 from portal.errors import NotPermitted
 from tests.factories import LegalHoldFactory
 
