@@ -69,7 +69,7 @@ def configure(workdir: Path, storage: str):
     os.environ.update(
         DJANGO_SETTINGS_MODULE="portal.settings",
         DEBUG="1",
-        SECRET_KEY="bench-secret-key-0123456789-0123456789",
+        SECRET_KEY="bench-secret-key-0123456789-0123456789-0123456789-abc",
         DATA_DIR=str(workdir),
         LOG_LEVEL="WARNING",
     )

@@ -44,14 +44,19 @@ def _group_names(user) -> set[str]:
     return cache
 
 
+def _is_active_staff(user) -> bool:
+    """Platform roles belong to staff accounts only (who pass the second factor)."""
+    return bool(getattr(user, "is_authenticated", False) and user.is_active and user.is_staff)
+
+
 def is_dpo(user) -> bool:
-    if not getattr(user, "is_authenticated", False) or not user.is_active:
+    if not _is_active_staff(user):
         return False
     return user.is_superuser or DPO_GROUP in _group_names(user)
 
 
 def is_support(user) -> bool:
-    if not getattr(user, "is_authenticated", False) or not user.is_active:
+    if not _is_active_staff(user):
         return False
     return SUPPORT_GROUP in _group_names(user)
 

@@ -49,12 +49,29 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
+def env_proxy_ssl_header(name: str, default: str) -> tuple[str, str] | None:
+    """``"X-Forwarded-Proto: https"`` → Django's ``("HTTP_X_FORWARDED_PROTO", "https")``.
+
+    Empty means no proxy header is trusted (the portal terminates TLS itself, or DEBUG).
+    """
+    raw = os.environ.get(name, default).strip()
+    if not raw:
+        return None
+    header, sep, value = raw.partition(":")
+    header, value = header.strip(), value.strip()
+    if not sep or not header or not value or " " in header:
+        raise ImproperlyConfigured(
+            f"{name} must look like 'X-Forwarded-Proto: https' (or be empty), got {raw!r}."
+        )
+    return "HTTP_" + header.upper().replace("-", "_"), value
+
+
 def env_secret_key(*, debug: bool, data_dir: Path) -> str:
     """SECRET_KEY is required in production; in debug a key is kept under the data folder."""
     key = os.environ.get("SECRET_KEY", "")
     if key:
-        if not debug and len(key) < 32:
-            raise ImproperlyConfigured("SECRET_KEY must be at least 32 characters long.")
+        if not debug and len(key) < 50:
+            raise ImproperlyConfigured("SECRET_KEY must be at least 50 characters long.")
         return key
     if not debug and os.environ.get("PORTAL_KEYLESS_COMMAND") == "1":
         # An inspection command (manage.py makemigrations/check/...): a throw-away key.
@@ -106,12 +123,15 @@ def env_database(name: str, default_sqlite: Path) -> dict:
     if not config.get("NAME"):
         raise ImproperlyConfigured(f"{name} must name a database, e.g. postgres://host/portal.")
     if _DB_ENGINES[engine] == "postgres":
-        options = {}
+        # A database that does not answer fails a connection attempt after this many seconds
+        # instead of hanging the request (libpq counts at least 2).
+        connect_timeout = env_int("DATABASE_CONNECT_TIMEOUT", 5)
+        options = {"connect_timeout": connect_timeout}
         if env_bool("DATABASE_POOL", True):
             options["pool"] = {
                 "min_size": env_int("DATABASE_POOL_MIN", 2),
                 "max_size": env_int("DATABASE_POOL_MAX", 10),
-                "timeout": 10,
+                "timeout": max(connect_timeout, 10),
             }
         config["OPTIONS"] = {**config.get("OPTIONS", {}), **options}
         config["CONN_MAX_AGE"] = 0 if options else env_int("DATABASE_CONN_MAX_AGE", 60)

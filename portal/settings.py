@@ -9,6 +9,7 @@ the error it raises, so a bad value fails at start-up with a message an operator
 from pathlib import Path
 
 from celery.schedules import crontab
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from portal.config import (
@@ -16,6 +17,7 @@ from portal.config import (
     env_database,
     env_int,
     env_list,
+    env_proxy_ssl_header,
     env_secret_key,
     env_storages,
     env_str,
@@ -44,6 +46,10 @@ INSTALLED_APPS = [
     "guardian",
     "simple_history",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "csp",
     "portal.apps.PortalConfig",
     "calls.apps.CallsConfig",
     "consent.apps.ConsentConfig",
@@ -53,11 +59,14 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "portal.middleware.StaffSessionMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "portal.middleware.ActorMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
@@ -84,6 +93,8 @@ TEMPLATES = [
 ]
 
 DATABASES = {"default": env_database("DATABASE_URL", DATA_DIR / "portal.sqlite3")}
+# /healthz answers within this many seconds, however the database fails.
+HEALTHZ_TIMEOUT_SECONDS = env_int("HEALTHZ_TIMEOUT_SECONDS", 1)
 # psycopg's pool keeps connections itself; Django's persistent connections must be off.
 if "pool" in DATABASES["default"].get("OPTIONS", {}):
     DATABASES["default"]["CONN_MAX_AGE"] = 0
@@ -201,12 +212,52 @@ BREACH_TENANT_NOTICE_TARGET_HOURS = env_int("BREACH_TENANT_NOTICE_TARGET_HOURS",
 if not 1 <= BREACH_TENANT_NOTICE_TARGET_HOURS <= 72:
     raise ImproperlyConfigured("BREACH_TENANT_NOTICE_TARGET_HOURS must be between 1 and 72.")
 
-if not DEBUG:
-    SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", True)
-    CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", True)
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Staff accounts read every tenant's calls: a second factor (TOTP from django-otp, or a
+# single-use recovery code) after the password, and sessions that end when idle and after a
+# working day at most (Art. 32(1)(b): confidentiality of processing systems).
+STAFF_2FA_REQUIRED = env_bool("STAFF_2FA_REQUIRED", True)
+STAFF_SESSION_IDLE_MINUTES = env_int("STAFF_SESSION_IDLE_MINUTES", 60)
+STAFF_SESSION_MAX_HOURS = env_int("STAFF_SESSION_MAX_HOURS", 12)
+if STAFF_SESSION_IDLE_MINUTES < 1 or STAFF_SESSION_MAX_HOURS < 1:
+    raise ImproperlyConfigured(
+        "STAFF_SESSION_IDLE_MINUTES and STAFF_SESSION_MAX_HOURS must be at least 1."
+    )
+STAFF_RECOVERY_CODES = 10
+OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", "Call Privacy Portal")
+
+# HTTPS everywhere unless DEBUG: the defaults pass `manage.py check --deploy` with only
+# DEBUG, SECRET_KEY, ALLOWED_HOSTS and CSRF_TRUSTED_ORIGINS set (docs/deploy.md).
+SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG)
+CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG)
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+# Load balancers probe over plain http inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 365 * 24 * 3600)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
+# The header (and value) by which the reverse proxy says the request came over https, e.g.
+# "X-Forwarded-Proto: https" (the default unless DEBUG); empty when nothing sits in front.
+SECURE_PROXY_SSL_HEADER = env_proxy_ssl_header(
+    "SECURE_PROXY_SSL_HEADER", "" if DEBUG else "X-Forwarded-Proto: https"
+)
 SESSION_COOKIE_HTTPONLY = True
-X_FRAME_OPTIONS = "SAMEORIGIN"
+X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy (django-csp): our own scripts, styles and images only; no inline
+# script, no framing, forms post back to us.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+    },
+}
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

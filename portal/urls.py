@@ -2,9 +2,9 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
 from django.views.generic import RedirectView
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from portal import views
+from portal import two_factor_views, views
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="dashboard:home", permanent=False)),
@@ -15,6 +15,12 @@ urlpatterns = [
         RedirectView.as_view(
             url="/admin/calls/%(model)s/%(rest)s", permanent=True, query_string=True
         ),
+    ),
+    path("admin/second-factor/", two_factor_views.second_factor, name="second_factor"),
+    path(
+        "admin/second-factor/enrol/",
+        two_factor_views.second_factor_enrol,
+        name="second_factor_enrol",
     ),
     path("admin/", admin.site.urls),
     path(
@@ -32,5 +38,5 @@ urlpatterns = [
     path("dashboard/", include("portal.dashboard_urls")),
     path("api/v1/", include("portal.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
 ]

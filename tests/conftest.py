@@ -1,4 +1,6 @@
 import pytest
+from django.conf import settings as django_settings
+from django.test import Client
 from rest_framework.test import APIClient
 
 from portal import services
@@ -16,6 +18,26 @@ def _fast_and_isolated(settings, tmp_path):
         },
     }
     settings.MEDIA_ROOT = str(tmp_path / "media")
+
+
+_plain_force_login = Client.force_login
+
+
+@pytest.fixture(autouse=True)
+def _staff_force_login_passes_second_factor(monkeypatch):
+    """``client.force_login(staff)`` logs staff in as they really do: then with a TOTP code.
+
+    Staff need their second factor for anything (``STAFF_2FA_REQUIRED``); the code is
+    computed from the user's device (tests/two_factor.py) and typed into the real page.
+    """
+    from tests.two_factor import pass_second_factor
+
+    def force_login(client, user, backend=None):
+        _plain_force_login(client, user, backend)
+        if user.is_staff and django_settings.STAFF_2FA_REQUIRED:
+            pass_second_factor(client, user)
+
+    monkeypatch.setattr(Client, "force_login", force_login)
 
 
 @pytest.fixture

@@ -5,7 +5,9 @@
 
 import os
 
-os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production-0123456789")
+os.environ.setdefault(
+    "SECRET_KEY", "test-secret-key-not-for-production-0123456789-abcdefghijklmnop"
+)
 os.environ.setdefault("WEBHOOK_ALLOW_HTTP", "1")
 os.environ.setdefault("WEBHOOK_ALLOW_PRIVATE_HOSTS", "1")
 
@@ -16,5 +18,7 @@ AXES_ENABLED = False
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 SMS_BACKEND = "portal.sms.MemorySmsBackend"
 SECURE_PROXY_SSL_HEADER = None
+SECURE_SSL_REDIRECT = False
+SECURE_HSTS_SECONDS = 0
 SESSION_COOKIE_SECURE = False
 CSRF_COOKIE_SECURE = False

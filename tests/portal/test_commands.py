@@ -49,4 +49,6 @@ def test_seed_demo_is_idempotent_and_sets_up_roles(capsys):
     assert Membership.objects.get(user__username="acme-viewer").role == "viewer"
     assert Membership.objects.get(user__username="globex-admin").tenant.slug == "globex"
     assert users.get(username="acme-admin").check_password("pw1")
-    assert "dpo" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "dpo" in out
+    assert "manage.py totp_code dpo" in out

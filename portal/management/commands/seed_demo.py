@@ -38,3 +38,8 @@ class Command(BaseCommand):
             ("consultant", "http://127.0.0.1:8000/dashboard/  (agent of acme and globex)"),
         ]:
             self.stdout.write(f"  {username:<13} / {password:<8} {where}")
+        self.stdout.write(
+            "Staff (dpo, support) also need a one-time code after the password: enrol an "
+            "authenticator app on the first login, or (with DEBUG on) print the current code "
+            "with `manage.py totp_code dpo` (or `manage.py totp_code support`)."
+        )
