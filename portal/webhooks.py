@@ -3,6 +3,11 @@
 Payloads name objects by id (requests, calls, incidents), never by phone number, so a delivery
 log holds no subject's personal data.
 
+Deliveries reach only public internet addresses: the host is resolved once, every address
+checked (``address_is_public``), and the connection made to that address; redirects are not
+followed, and the error a tenant sees names no network detail (Art. 32 GDPR: the portal's
+own network is not reachable through a tenant's webhook).
+
 Signature: ``X-Portal-Signature: t=<unix time>,v1=<hex HMAC-SHA256 of "<t>.<body>">`` with the
 webhook's secret. Receivers recompute it and reject old timestamps to stop replays.
 """
@@ -13,13 +18,15 @@ import hashlib
 import hmac
 import ipaddress
 import json
+import logging
 import secrets
 import socket
 import time
 from datetime import timedelta
 from urllib.parse import urlsplit
 
-import requests
+import certifi
+import urllib3
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
@@ -28,6 +35,8 @@ from django.utils import timezone
 from portal.errors import BusinessRuleError
 from portal.models import Tenant, Webhook, WebhookDelivery
 from portal.services import full_clean_or_raise
+
+logger = logging.getLogger(__name__)
 
 SIGNATURE_HEADER = "X-Portal-Signature"
 EVENT_HEADER = "X-Portal-Event"
@@ -160,16 +169,117 @@ def webhook_send_test(*, webhook: Webhook) -> WebhookDelivery:
     return delivery
 
 
-def _host_is_private(host: str) -> bool:
-    try:
-        infos = socket.getaddrinfo(host, None)
-    except socket.gaierror:
+UNREACHABLE = (
+    "The endpoint could not be reached: no connection, no answer in time, or an address "
+    "that is not on the public internet."
+)
+
+
+class _Refused(Exception):
+    """The webhook's host resolved to an address we do not deliver to (logged, not shown)."""
+
+
+def _embedded_ipv4(address: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """IPv4 addresses that an IPv6 address leads to: mapped, 6to4, Teredo and NAT64."""
+    found = []
+    if address.ipv4_mapped:
+        found.append(address.ipv4_mapped)
+    if address.sixtofour:
+        found.append(address.sixtofour)
+    if address.teredo:
+        found.extend(address.teredo)
+    if address in _NAT64 or address in _NAT64_LOCAL:
+        found.append(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
+    return found
+
+
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+_NAT64_LOCAL = ipaddress.IPv6Network("64:ff9b:1::/48")
+
+
+def address_is_public(address: str) -> bool:
+    """Globally routable (``ipaddress.is_global``), and so is every address it embeds.
+
+    Refuses private, loopback, link-local, shared (100.64.0.0/10, carrier-grade NAT) and
+    reserved ranges, and IPv6 forms that lead to them (IPv4-mapped, 6to4, Teredo, NAT64).
+    """
+    parsed = ipaddress.ip_address(address.split("%", 1)[0])
+    if not parsed.is_global or parsed.is_multicast:
         return False
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0])
-        if address.is_private or address.is_loopback or address.is_link_local:
-            return True
-    return False
+    if isinstance(parsed, ipaddress.IPv6Address):
+        if parsed in _NAT64 or parsed in _NAT64_LOCAL or parsed.sixtofour or parsed.teredo:
+            return all(inner.is_global for inner in _embedded_ipv4(parsed))
+        if parsed.ipv4_mapped:
+            return parsed.ipv4_mapped.is_global
+    return True
+
+
+def _resolve(host: str, port: int) -> str:
+    """Resolve the host once and pick the address to connect to.
+
+    Every address the name resolves to must be public (unless WEBHOOK_ALLOW_PRIVATE_HOSTS), so
+    a name that mixes public and private addresses is refused. The connection then goes to
+    this very address: a DNS answer that changes between check and use (DNS rebinding) cannot
+    redirect the delivery.
+    """
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise _Refused(f"{host} does not resolve: {exc}") from None
+    addresses = [info[4][0] for info in infos]
+    if not addresses:
+        raise _Refused(f"{host} resolves to no address")
+    if not getattr(settings, "WEBHOOK_ALLOW_PRIVATE_HOSTS", settings.DEBUG):
+        private = [a for a in addresses if not address_is_public(a)]
+        if private:
+            raise _Refused(f"{host} resolves to non-public address(es) {', '.join(private)}")
+    return addresses[0]
+
+
+def _post_pinned(url: str, body: bytes, headers: dict) -> int:
+    """POST to ``url``, connected to the address resolved once; redirects are not followed.
+
+    TLS still checks the certificate against the host name (SNI and hostname verification),
+    and the request carries the name in its Host header.
+    """
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    address = _resolve(host, port)
+    timeout = urllib3.Timeout(total=getattr(settings, "WEBHOOK_TIMEOUT_SECONDS", 10))
+    options = {"port": port, "timeout": timeout, "retries": False, "maxsize": 1}
+    if parts.scheme == "https":
+        pool = urllib3.HTTPSConnectionPool(
+            address,
+            server_hostname=host,
+            assert_hostname=host,
+            cert_reqs="CERT_REQUIRED",
+            ca_certs=certifi.where(),
+            **options,
+        )
+    else:
+        pool = urllib3.HTTPConnectionPool(address, **options)
+    default_port = 443 if parts.scheme == "https" else 80
+    host_header = host if ":" not in host else f"[{host}]"
+    if port != default_port:
+        host_header = f"{host_header}:{port}"
+    path = parts.path or "/"
+    if parts.query:
+        path = f"{path}?{parts.query}"
+    try:
+        response = pool.urlopen(
+            "POST",
+            path,
+            body=body,
+            headers={**headers, "Host": host_header},
+            redirect=False,
+            assert_same_host=False,
+            preload_content=False,
+        )
+        response.drain_conn()
+        return response.status
+    finally:
+        pool.close()
 
 
 def delivery_body(delivery: WebhookDelivery) -> bytes:
@@ -216,25 +326,21 @@ def webhook_attempt(*, delivery_id: int) -> WebhookDelivery | None:
             DELIVERY_HEADER: str(delivery.pk),
         }
         error, status_code = "", None
-        host = urlsplit(webhook.url).hostname or ""
-        if not getattr(settings, "WEBHOOK_ALLOW_PRIVATE_HOSTS", settings.DEBUG) and (
-            _host_is_private(host)
-        ):
-            error = f"Refused to deliver to a private address ({host})."
+        try:
+            status_code = _post_pinned(webhook.url, body, headers)
+        except (_Refused, urllib3.exceptions.HTTPError, OSError) as exc:
+            # The tenant sees one plain message; the network details are for our log only.
+            logger.warning(
+                "Webhook %s delivery %s not delivered: %s: %s",
+                webhook.pk,
+                delivery.pk,
+                type(exc).__name__,
+                exc,
+            )
+            error = UNREACHABLE
         else:
-            try:
-                response = requests.post(
-                    webhook.url,
-                    data=body,
-                    headers=headers,
-                    timeout=getattr(settings, "WEBHOOK_TIMEOUT_SECONDS", 10),
-                    allow_redirects=False,
-                )
-                status_code = response.status_code
-                if not 200 <= status_code < 300:
-                    error = f"HTTP {status_code}"
-            except requests.RequestException as exc:
-                error = f"{type(exc).__name__}: {exc}"[:500]
+            if not 200 <= status_code < 300:
+                error = f"HTTP {status_code}"
         delivery.attempts += 1
         delivery.last_status_code = status_code
         delivery.last_error = error
