@@ -13,7 +13,9 @@ Reusable by every app's browser tests::
         page.goto("/dashboard/calls/")            # paths are relative to the live server
         shoot(page, "calls-list")                 # desktop and 375 px wide screenshots
 
-``page_for(user, login_form=True)`` logs in through the login page instead. Test data made in
+``page_for(user, login_form=True)`` logs in through the login page instead. Staff users always
+log in through the admin's login page and type their current TOTP code (tests/two_factor.py),
+as staff really do. Test data made in
 the test (factories, fixtures such as ``tenant_a``) is visible to the server: these tests run
 with transactional database access, as ``live_server`` needs.
 """
@@ -26,6 +28,8 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.test import Client
+
+from tests.two_factor import staff_code
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking"]
@@ -82,7 +86,17 @@ def page_for(browser, live_server, transactional_db):
         context.set_default_timeout(15_000)
         contexts.append(context)
         page = context.new_page()
-        if user is not None and login_form:
+        if user is not None and user.is_staff:
+            code = staff_code(user)  # the authenticator app, enrolled earlier
+            page.goto("/admin/login/")
+            page.get_by_label("Username").fill(user.get_username())
+            page.get_by_label("Password").fill(password)
+            page.get_by_role("button", name="Log in").click()
+            page.wait_for_url("**/admin/second-factor/**")
+            page.locator("#id_code").fill(code)
+            page.get_by_role("button", name="Verify").click()
+            page.wait_for_url("**/admin/")
+        elif user is not None and login_form:
             page.goto("/accounts/login/")
             page.get_by_label("Username").fill(user.get_username())
             page.get_by_label("Password").fill(password)
