@@ -98,3 +98,25 @@ def test_dashboard_pages_carry_a_content_security_policy(client, admin_a):
     assert_strict_csp(client.get("/accounts/login/"))
     client.force_login(admin_a)
     assert_strict_csp(client.get("/dashboard/"))
+
+
+def test_the_threat_model_covers_its_topics_and_names_real_settings():
+    from django.conf import settings
+
+    text = (ROOT / "docs" / "security.md").read_text()
+    for heading in (
+        "## Who can see what",
+        "## Keys and secrets",
+        "## Sessions and two-factor authentication",
+        "## What is logged",
+        "## How erasure is proven",
+        "## Reporting a vulnerability",
+    ):
+        assert heading in text
+    for name in (
+        "STAFF_2FA_REQUIRED",
+        "STAFF_SESSION_IDLE_MINUTES",
+        "STAFF_SESSION_MAX_HOURS",
+        "SECURE_PROXY_SSL_HEADER",
+    ):
+        assert name in text and hasattr(settings, name)
