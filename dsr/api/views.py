@@ -19,6 +19,7 @@ from dsr.models import DataSubjectRequest, ErasureCertificate, RequestChannel
 from dsr.services import packages
 from dsr.services.erasure import certificate as certificates
 from portal.api.viewsets import TenantViewSet
+from portal.content_security import allow_inline_styles
 from portal.models import ApiKey
 
 
@@ -43,6 +44,9 @@ class CertificateHTMLRenderer(BaseRenderer):
 
     def render(self, data, accepted_media_type=None, renderer_context=None):
         if isinstance(data, ErasureCertificate):
+            response = (renderer_context or {}).get("response")
+            if response is not None:
+                allow_inline_styles(response)
             return certificates.certificate_html(data).encode()
         message = (data or {}).get("error", {}).get("message", "Error")
         return f"<!doctype html><title>Error</title><p>{escape(message)}</p>".encode()

@@ -28,6 +28,7 @@ from calls.services.retention.holds import (
 from dsr.forms import HoldTermsForm, ReasonForm
 from dsr.models import DataSubjectRequest, ErasureItem
 from dsr.services.erasure import certificate as certificates
+from portal.content_security import allow_inline_styles
 from portal.dashboard import ServiceFormMixin, TenantDashboardMixin, TenantObjectMixin
 from portal.dashboard_lists import Column, TenantListView
 from portal.models import Membership
@@ -195,7 +196,7 @@ class CertificateView(TenantDashboardMixin, TenantObjectMixin, DetailView):
         issued = certificates.certificate_latest(self.object)
         if issued is None:
             return self.render_to_response(self.get_context_data(object=self.object))
-        return HttpResponse(certificates.certificate_html(issued))
+        return allow_inline_styles(HttpResponse(certificates.certificate_html(issued)))
 
 
 def request_erasure_context(obj: DataSubjectRequest) -> dict:

@@ -87,7 +87,9 @@ def test_find_a_call_by_another_format_play_it_and_read_the_transcript(
     page.get_by_role("button", name="Play the recording").click()
     audio = page.locator("audio")
     expect(audio).to_have_count(1)
-    page.wait_for_function("document.querySelector('audio').readyState >= 1")  # metadata loaded
+    page.wait_for_function(
+        "() => document.querySelector('audio').readyState >= 1"
+    )  # metadata loaded
     assert page.evaluate("document.querySelector('audio').duration") == pytest.approx(2, abs=0.1)
     answer = page.request.get(audio.get_attribute("src"))
     assert answer.status == 200 and answer.headers["content-type"] == "audio/wav"
