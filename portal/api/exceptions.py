@@ -9,6 +9,7 @@ Nested serializer errors (batch items, nested objects) are flattened into dotted
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import ProtectedError
 from django.http import Http404
@@ -16,6 +17,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
+from portal.api.parsers import payload_too_large
 from portal.errors import BusinessRuleError
 
 
@@ -66,7 +68,12 @@ def exception_handler(exc, context):
             "This object is still referenced and cannot be deleted.",
             status.HTTP_409_CONFLICT,
         )
-    if isinstance(exc, Http404):
+    if isinstance(exc, RequestDataTooBig):
+        # Django's own answer is an HTML page; a form body over DATA_UPLOAD_MAX_MEMORY_SIZE.
+        exc = payload_too_large()
+    elif isinstance(exc, (TooManyFieldsSent, TooManyFilesSent)):
+        exc = exceptions.ParseError("The request has too many form fields or files.")
+    elif isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()

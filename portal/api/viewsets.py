@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rest_framework import mixins, viewsets
+from rest_framework import exceptions, mixins, viewsets
 from rest_framework.views import APIView
 
 from portal.access import inactive_tenant_of, reachable_tenant, visible_tenants
@@ -29,6 +29,17 @@ def resolve_api_tenant(request) -> Tenant | None:
     return tenant if tenant is not None else reachable_tenant(inactive_tenant_of(user))
 
 
+def refuse_nul_bytes(params) -> None:
+    """A NUL byte in a query parameter is refused (400): no database stores it in text."""
+    bad = {
+        key.replace("\x00", "\\x00"): ["NUL bytes are not allowed."]
+        for key, values in params.lists()
+        if "\x00" in key or any("\x00" in value for value in values)
+    }
+    if bad:
+        raise exceptions.ValidationError(bad)
+
+
 class TenantAPIMixin:
     """Resolves ``request.tenant`` after authentication and scopes the queryset to it.
 
@@ -38,6 +49,10 @@ class TenantAPIMixin:
 
     read_role = "viewer"
     write_role = "agent"
+
+    def initial(self, request, *args, **kwargs):
+        refuse_nul_bytes(request.query_params)
+        super().initial(request, *args, **kwargs)
 
     def perform_authentication(self, request):
         super().perform_authentication(request)
