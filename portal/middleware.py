@@ -140,3 +140,35 @@ def staff_login_started(sender, request, user, **kwargs):
         now = int(time.time())
         request.session[STAFF_LOGIN_AT_KEY] = now
         request.session[STAFF_SEEN_AT_KEY] = now
+
+
+class ApiErrorShapeMiddleware:
+    """Every error under ``/api/`` in the one error shape, also those no API view answered:
+    an unknown path (Django's 404 page), a body Django refused before the view (400), or a
+    server error (500, logged by Django before it gets here)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if (
+            request.path.startswith("/api/")
+            and response.status_code >= 400
+            and not response.get("Content-Type", "").startswith("application/json")
+        ):
+            from http import HTTPStatus
+
+            from django.http import JsonResponse
+
+            status = HTTPStatus(response.status_code)
+            code = status.phrase.lower().replace(" ", "_").replace("-", "_")
+            replaced = JsonResponse(
+                {"error": {"code": code, "message": f"{status.phrase}.", "fields": {}}},
+                status=response.status_code,
+            )
+            for header in ("Allow", "Retry-After", "WWW-Authenticate"):
+                if header in response:
+                    replaced[header] = response[header]
+            return replaced
+        return response

@@ -29,7 +29,7 @@ import certifi
 import urllib3
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from portal.errors import BusinessRuleError
@@ -98,7 +98,12 @@ def _validate_url(url: str) -> None:
 
 @transaction.atomic
 def webhook_create(
-    *, tenant: Tenant, url: str, events: list[str] | None = None, secret: str = ""
+    *,
+    tenant: Tenant,
+    url: str,
+    events: list[str] | None = None,
+    secret: str = "",
+    is_active: bool = True,
 ) -> Webhook:
     _validate_url(url)
     webhook = Webhook(
@@ -106,6 +111,7 @@ def webhook_create(
         url=url,
         events=_validate_events(events or []),
         secret=secret or secrets.token_urlsafe(32),
+        is_active=is_active,
     )
     full_clean_or_raise(webhook)
     webhook.save()
@@ -129,7 +135,11 @@ def webhook_update(*, webhook: Webhook, **changes) -> Webhook:
 
 @transaction.atomic
 def webhook_delete(*, webhook: Webhook) -> None:
-    webhook.delete()
+    # Locked first, so that an event being emitted (which holds a share lock on the webhooks
+    # it queues deliveries for) commits its deliveries before they are collected and deleted.
+    locked = Webhook.objects.select_for_update().filter(pk=webhook.pk).first()
+    if locked is not None:
+        locked.delete()
 
 
 def webhook_emit(*, tenant: Tenant | int, event: str, payload: dict) -> list[WebhookDelivery]:
@@ -144,16 +154,47 @@ def webhook_emit(*, tenant: Tenant | int, event: str, payload: dict) -> list[Web
         raise ValueError(f"Unregistered webhook event {event!r}")
     tenant_id = tenant.pk if isinstance(tenant, Tenant) else tenant
     body = json.loads(json.dumps(payload, cls=DjangoJSONEncoder))
-    deliveries = []
-    for webhook in Webhook.objects.for_tenant(tenant_id).filter(is_active=True):
-        if not webhook.wants(event):
-            continue
-        delivery = WebhookDelivery.objects.create(
-            tenant_id=tenant_id, webhook=webhook, event=event, payload=body
-        )
+    targets = _emit_targets(tenant_id, event)
+    if not targets:
+        return []
+    with transaction.atomic():
+        deliveries = [
+            WebhookDelivery.objects.create(
+                tenant_id=tenant_id, webhook=webhook, event=event, payload=body
+            )
+            for webhook in targets
+        ]
+        # A webhook deleted since it was read takes its deliveries with it, instead of failing
+        # the caller's whole transaction at commit (a delivery pointing at no webhook).
+        kept = _webhooks_kept_until_commit([webhook.pk for webhook in targets])
+        for delivery in [d for d in deliveries if d.webhook_id not in kept]:
+            delivery.delete()
+            deliveries.remove(delivery)
+    for delivery in deliveries:
         webhook_deliver.delay_on_commit(delivery.pk)
-        deliveries.append(delivery)
     return deliveries
+
+
+def _emit_targets(tenant_id: int, event: str) -> list[Webhook]:
+    webhooks = Webhook.objects.for_tenant(tenant_id).filter(is_active=True)
+    return [webhook for webhook in webhooks if webhook.wants(event)]
+
+
+def _webhooks_kept_until_commit(ids: list[int]) -> set[int]:
+    """Those of ``ids`` that still exist, locked against deletion until the transaction ends.
+
+    PostgreSQL: ``FOR KEY SHARE`` (what the foreign key itself would take at commit; emits do
+    not block each other). SQLite: the transaction holds the database's write lock already
+    (it has just written), so no deletion can commit before it does.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT id FROM {Webhook._meta.db_table} WHERE id = ANY(%s) FOR KEY SHARE",
+                [ids],
+            )
+            return {row[0] for row in cursor.fetchall()}
+    return set(Webhook.objects.filter(pk__in=ids).values_list("pk", flat=True))
 
 
 def webhook_send_test(*, webhook: Webhook) -> WebhookDelivery:

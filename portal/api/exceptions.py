@@ -8,9 +8,15 @@ Nested serializer errors (batch items, nested objects) are flattened into dotted
 
 from __future__ import annotations
 
+from django.core.exceptions import (
+    ObjectDoesNotExist,
+    RequestDataTooBig,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError
 from django.db.models import ProtectedError
 from django.http import Http404
 from rest_framework import exceptions, status
@@ -68,7 +74,18 @@ def exception_handler(exc, context):
             "This object is still referenced and cannot be deleted.",
             status.HTTP_409_CONFLICT,
         )
-    if isinstance(exc, RequestDataTooBig):
+    if isinstance(exc, IntegrityError):
+        # Two writes raced past the service's checks (the same code created twice at once):
+        # the database's constraint decided, the loser is told, nothing of it is kept.
+        set_rollback()
+        return error_response(
+            "conflict",
+            "A concurrent change conflicts with this request; read the current state and retry.",
+            status.HTTP_409_CONFLICT,
+        )
+    if isinstance(exc, ObjectDoesNotExist):
+        exc = exceptions.NotFound()  # deleted by a concurrent request after it was read
+    elif isinstance(exc, RequestDataTooBig):
         # Django's own answer is an HTML page; a form body over DATA_UPLOAD_MAX_MEMORY_SIZE.
         exc = payload_too_large()
     elif isinstance(exc, (TooManyFieldsSent, TooManyFilesSent)):

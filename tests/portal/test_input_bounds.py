@@ -32,15 +32,35 @@ def test_a_json_body_over_the_upload_limit_answers_413_in_the_error_shape(api_a,
     assert not Call.objects.exists()
 
 
-def test_a_form_body_over_the_upload_limit_answers_413_in_the_error_shape(api_a, settings):
+def test_a_multipart_body_over_the_upload_limit_answers_413_in_the_error_shape(
+    api_a, settings, tenant_a
+):
+    from tests.factories import CallFactory
+
+    call = CallFactory(tenant=tenant_a)
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1_000
-    response = api_a.post(
-        "/api/v1/calls/",
-        "external_id=" + "x" * 5_000,
-        content_type="application/x-www-form-urlencoded",
+    response = api_a.put(
+        f"/api/v1/calls/{call.pk}/recording/", {"duration_seconds": "1" * 5_000}, format="multipart"
     )
     assert_error_shape(response, 413)
-    assert not Call.objects.exists()
+
+
+def test_the_api_takes_json_bodies_only(api_a):
+    response = api_a.post(
+        "/api/v1/calls/", "external_id=x", content_type="application/x-www-form-urlencoded"
+    )
+    assert_error_shape(response, 415)
+
+
+@pytest.mark.parametrize("path", ["/api/v1/calls/0.5/", "/api/v1/nothing-here/"])
+def test_an_unknown_api_path_answers_404_in_the_error_shape(api_a, path):
+    error = assert_error_shape(api_a.delete(path), 404)
+    assert error["code"] == "not_found"
+
+
+@pytest.mark.parametrize("page_size", ["null", "0", "501", "-1", "1.5", "٣"])
+def test_a_page_size_that_is_not_1_to_500_is_refused(api_a, page_size):
+    assert_error_shape(api_a.get(f"/api/v1/purposes/?page_size={page_size}"), 400, "page_size")
 
 
 def test_deeply_nested_json_answers_400_not_500(api_a):
