@@ -17,6 +17,7 @@ from breaches import clock, services
 from breaches.models import BreachIncident, BreachNotification, RiskLevel
 from breaches.selectors import incidents_with_tenants_pending
 from portal.errors import BusinessRuleError
+from portal.jobs import JobFailures
 
 logger = logging.getLogger(__name__)
 
@@ -85,12 +86,23 @@ def breach_notices_sweep() -> dict:
         emailed_at__isnull=True,
         sent_at__lte=now - EMAIL_RETRY_AFTER,
     ).exclude(email_recipients=[])
-    emails = [breach_notice_email_send(pk) for pk in unsent.values_list("pk", flat=True)[:500]]
+    failures = JobFailures("breach notices")
+    emails = [
+        failures.run(f"notification {pk}", breach_notice_email_send, pk)
+        for pk in unsent.values_list("pk", flat=True)[:500]
+    ]
     notified = 0
     for incident in incidents_with_tenants_pending(
         BreachIncident.objects.filter(risk_level=RiskLevel.HIGH)
     ):
         if clock.is_overdue(incident.deadline_at, now):
             continue  # needs the DPO's reasons for the delay
-        notified += len(services.incident_notify_tenants(incident=incident))
-    return {"emails_sent": emails.count("sent"), "tenant_notices": notified}
+        sent = failures.run(
+            f"incident {incident.pk}", services.incident_notify_tenants, incident=incident
+        )
+        notified += len(sent or [])
+    return {
+        "emails_sent": emails.count("sent"),
+        "tenant_notices": notified,
+        **failures.as_dict(),
+    }

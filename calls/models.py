@@ -13,6 +13,7 @@ from django.utils.timezone import now
 
 from portal.audit import audit_history
 from portal.models import TenantOwnedModel
+from portal.validators import period_days_validate
 
 CATEGORY_VALIDATOR = RegexValidator(
     r"^[a-z0-9][a-z0-9_-]*$", "Use lower-case letters, digits, '_' and '-', e.g. complaint."
@@ -185,6 +186,11 @@ class RetentionRule(TenantOwnedModel):
 
     def clean(self) -> None:
         errors = {}
+        for name in ("max_age_days", "min_age_days"):
+            try:
+                period_days_validate(getattr(self, name))
+            except ValidationError as exc:
+                errors[name] = exc.messages
         if self.max_age_days is not None and self.max_age_days < 1:
             errors["max_age_days"] = "Keep calls at least one day, or leave it empty (no maximum)."
         if (

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from calls import services
 from calls.models import FileDeletion
+from portal.jobs import JobFailures
 
 # A scheduled removal still pending after this long failed or was lost with its worker.
 FILE_DELETION_GRACE = timedelta(minutes=5)
@@ -28,8 +29,11 @@ def retention_sweep() -> dict:
 def file_deletions_run(deletion_ids: list[int]) -> int:
     """Remove scheduled files from storage (every version); returns how many are done."""
     done = 0
+    failures = JobFailures("file deletions")
     for deletion_id in deletion_ids:
-        deletion = services.file_deletion_run(deletion_id=deletion_id)
+        deletion = failures.run(
+            f"deletion {deletion_id}", services.file_deletion_run, deletion_id=deletion_id
+        )
         done += bool(deletion and deletion.completed_at)
     return done
 

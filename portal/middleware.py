@@ -143,18 +143,19 @@ def staff_login_started(sender, request, user, **kwargs):
 
 
 class ApiErrorShapeMiddleware:
-    """Every error under ``/api/`` in the one error shape, also those no API view answered:
-    an unknown path (Django's 404 page), a body Django refused before the view (400), or a
-    server error (500, logged by Django before it gets here)."""
+    """Every error under ``/api/`` in the one error shape, also those no API view answered: an
+    unknown path (Django's 404 page) or a server error (500, logged by Django before it gets
+    here). A view's own non-JSON answer (a certificate's HTML page) is left as it is."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
         response = self.get_response(request)
+        unanswered = not getattr(request, "_api_view_reached", False)
         if (
             request.path.startswith("/api/")
-            and response.status_code >= 400
+            and (response.status_code >= 500 or (response.status_code >= 400 and unanswered))
             and not response.get("Content-Type", "").startswith("application/json")
         ):
             from http import HTTPStatus
@@ -172,3 +173,6 @@ class ApiErrorShapeMiddleware:
                     replaced[header] = response[header]
             return replaced
         return response
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        request._api_view_reached = True

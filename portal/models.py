@@ -16,6 +16,7 @@ from django.utils.timezone import now
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from portal.audit import audit_history
+from portal.validators import message_template_validate
 
 COUNTRY_VALIDATOR = RegexValidator(r"^[A-Z]{2}$", "Use a two-letter ISO 3166 country code.")
 
@@ -96,6 +97,12 @@ class Tenant(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        try:
+            message_template_validate(self.sms_notice_template or "")
+        except ValidationError as exc:
+            raise ValidationError({"sms_notice_template": exc.messages}) from None
 
     @property
     def tzinfo(self) -> zoneinfo.ZoneInfo:

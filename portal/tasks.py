@@ -4,6 +4,7 @@ from celery import shared_task
 from django.conf import settings
 
 from portal import webhooks
+from portal.jobs import JobFailures
 from portal.models import WebhookDelivery
 
 
@@ -23,6 +24,7 @@ def webhook_deliver(delivery_id: int) -> str:
 def webhook_retry_due() -> int:
     """Beat: send deliveries whose retry time has come (covers lost countdowns too)."""
     due = list(webhooks.deliveries_due())
+    failures = JobFailures("webhook retries")
     for delivery_id in due:
-        webhooks.webhook_attempt(delivery_id=delivery_id)
-    return len(due)
+        failures.run(f"delivery {delivery_id}", webhooks.webhook_attempt, delivery_id=delivery_id)
+    return len(due) - len(failures.failed)

@@ -9,6 +9,7 @@ from rest_framework.response import Response
 
 from calls.models import ErasureGround, LegalHold
 from calls.services.retention.holds import hold_apply, hold_placed_by_platform, hold_release
+from portal.api.fields import BoundedDateTimeField
 from portal.api.viewsets import TenantViewSet
 from portal.models import ApiKey
 
@@ -37,17 +38,17 @@ class HoldCreateSerializer(serializers.Serializer):
         help_text="Scope: every call with one of these numbers (any format), including calls "
         "that arrive while the hold lasts.",
     )
-    expires_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    expires_at = BoundedDateTimeField(required=False, allow_null=True, default=None)
 
     def get_fields(self):
         fields = super().get_fields()
         # `from` and `to` are Python keywords: declared here under their wire names.
-        fields["from"] = serializers.DateTimeField(
+        fields["from"] = BoundedDateTimeField(
             required=False,
             allow_null=True,
             help_text="Scope: the tenant's calls that started at or after this moment.",
         )
-        fields["to"] = serializers.DateTimeField(
+        fields["to"] = BoundedDateTimeField(
             required=False,
             allow_null=True,
             help_text="End of the period (exclusive); empty for no end.",

@@ -11,6 +11,8 @@ from rest_framework import serializers
 from calls.models import Call, Recording, RecordingAccess, RetentionRule, Transcript
 from calls.selectors import call_media
 from calls.services import MAX_BATCH
+from portal.api.fields import BoundedDateTimeField
+from portal.validators import MAX_PERIOD_DAYS
 
 
 class CallInputSerializer(serializers.Serializer):
@@ -21,8 +23,8 @@ class CallInputSerializer(serializers.Serializer):
         help_text="Any format; a number without country code is read in the tenant's country.",
     )
     callee = serializers.CharField(max_length=40, help_text="Any format, as `caller`.")
-    started_at = serializers.DateTimeField(help_text="ISO 8601, with a UTC offset.")
-    ended_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    started_at = BoundedDateTimeField(help_text="ISO 8601, with a UTC offset; from 2000-01-01 on.")
+    ended_at = BoundedDateTimeField(required=False, allow_null=True, default=None)
     purposes = serializers.ListField(
         child=serializers.SlugField(max_length=64),
         required=False,
@@ -113,7 +115,7 @@ class CallBatchCreatedSerializer(serializers.Serializer):
     )
 
 
-class DateOrDateTimeField(serializers.DateTimeField):
+class DateOrDateTimeField(BoundedDateTimeField):
     """ISO 8601 date-time, or a plain date read as midnight in the tenant's time zone."""
 
     def to_internal_value(self, value):
@@ -125,7 +127,7 @@ class DateOrDateTimeField(serializers.DateTimeField):
             else:
                 tenant = self.context.get("tenant")
                 zone = tenant.tzinfo if tenant is not None else timezone.get_current_timezone()
-                return timezone.make_aware(datetime.combine(day, time()), zone)
+                value = timezone.make_aware(datetime.combine(day, time()), zone).isoformat()
         return super().to_internal_value(value)
 
 
@@ -208,3 +210,7 @@ class RetentionRuleSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "created_at"]
         # Uniqueness per tenant is checked by the service (the tenant is not in the body).
         validators: list = []
+        extra_kwargs = {
+            "max_age_days": {"min_value": 1, "max_value": MAX_PERIOD_DAYS},
+            "min_age_days": {"max_value": MAX_PERIOD_DAYS},
+        }

@@ -10,6 +10,7 @@ from rest_framework import serializers
 
 from consent.models import ConsentEvent, LawfulBasis, PrivacyNotice, Purpose, SmsNotice
 from consent.services import BUNDLED_MESSAGE
+from portal.api.fields import BoundedDateTimeField
 from portal.errors import BusinessRuleError
 
 
@@ -85,7 +86,7 @@ class ConsentInputSerializer(serializers.Serializer):
         help_text="The privacy-notice version shown. Required to give.",
     )
     evidence = EvidenceSerializer(required=False, allow_null=True)
-    occurred_at = serializers.DateTimeField(
+    occurred_at = BoundedDateTimeField(
         required=False, allow_null=True, help_text="When it happened; now when omitted."
     )
 

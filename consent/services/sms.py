@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import string
 
+from django.core.exceptions import ValidationError
+
 from consent.models import PrivacyNotice, Purpose, SmsNotice
 from consent.selectors import notice_in_effect
 from consent.services.notices import notice_resolve
@@ -18,11 +20,18 @@ from portal.errors import BusinessRuleError
 from portal.models import ApiKey, Tenant
 from portal.numbers import normalize_number
 from portal.sms import send_sms
+from portal.validators import MAX_SMS_CHARACTERS, message_template_validate
 
 
 def sms_notice_render(*, tenant: Tenant, purpose: Purpose, notice: PrivacyNotice) -> str:
     """The tenant's SMS template with {tenant}, {purpose} (its description) and {url}."""
     values = {"tenant": tenant.name, "purpose": purpose.description, "url": notice.url}
+    try:
+        message_template_validate(tenant.sms_notice_template)
+    except ValidationError as exc:  # a template stored before the rule: refused, not sent
+        raise BusinessRuleError(
+            exc.messages[0], code="invalid_template", field="sms_notice_template"
+        ) from None
     try:
         fields = [name for _, name, _, _ in string.Formatter().parse(tenant.sms_notice_template)]
         unknown = sorted({name for name in fields if name is not None and name not in values})
@@ -36,6 +45,13 @@ def sms_notice_render(*, tenant: Tenant, purpose: Purpose, notice: PrivacyNotice
             code="invalid_template",
             field="sms_notice_template",
         ) from None
+    if len(text) > MAX_SMS_CHARACTERS:
+        raise BusinessRuleError(
+            f"The SMS notice would be {len(text)} characters long; at most "
+            f"{MAX_SMS_CHARACTERS} are sent: shorten the template or the purpose's description.",
+            code="invalid_template",
+            field="sms_notice_template",
+        )
     if notice.url not in text:
         raise BusinessRuleError(
             "The SMS notice template must contain the policy link: add {url}.",

@@ -5,6 +5,7 @@ from rest_framework import serializers
 
 from dsr import selectors
 from dsr.models import AccessPackage, DataSubjectRequest, RequestKind, SubjectNotice
+from portal.api.fields import BoundedDateTimeField
 
 
 class RequestCreateSerializer(serializers.Serializer):
@@ -19,7 +20,7 @@ class RequestCreateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     email = serializers.EmailField(required=False, allow_blank=True, default="")
     details = serializers.CharField(required=False, allow_blank=True, default="", max_length=10000)
-    received_at = serializers.DateTimeField(
+    received_at = BoundedDateTimeField(
         required=False,
         allow_null=True,
         default=None,

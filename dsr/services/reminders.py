@@ -11,6 +11,7 @@ from django.utils import timezone
 from dsr import selectors
 from dsr.models import DataSubjectRequest, RequestEvent
 from dsr.services import notifications
+from portal.jobs import JobFailures
 
 BEFORE_DEADLINE = (("2d", timedelta(days=2)), ("7d", timedelta(days=7)))
 SUBJECTS = {"2d": "Due within 2 days", "7d": "Due within 7 days", "overdue": "Overdue"}
@@ -76,4 +77,8 @@ def reminders_send(*, at: datetime | None = None) -> int:
     candidates = selectors.open_requests().filter(
         clock_paused_at__isnull=True, effective_due_at__lt=horizon
     )
-    return sum(_send(pk, at) for pk in candidates.values_list("pk", flat=True))
+    failures = JobFailures("reminders")
+    return sum(
+        bool(failures.run(f"request {pk}", _send, pk, at))
+        for pk in candidates.values_list("pk", flat=True)
+    )

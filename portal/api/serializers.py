@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
 from portal.models import Tenant, Webhook, WebhookDelivery
+from portal.validators import MAX_SMS_CHARACTERS
 from portal.webhooks import EVENT_TYPES
 
 
@@ -30,6 +31,7 @@ class TenantUpdateSerializer(serializers.ModelSerializer):
         model = Tenant
         fields = [f for f in TenantSerializer.Meta.fields if f not in ("slug", "created_at")]
         extra_kwargs = {f: {"required": False} for f in fields}
+        extra_kwargs["sms_notice_template"]["max_length"] = MAX_SMS_CHARACTERS
 
 
 class WebhookSerializer(serializers.ModelSerializer):

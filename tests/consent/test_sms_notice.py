@@ -3,7 +3,7 @@ import pytest
 from consent import services
 from consent.models import ConsentEvent, SmsNotice
 from portal.errors import BusinessRuleError
-from portal.services import tenant_update_settings
+from portal.models import Tenant
 from portal.sms import MemorySmsBackend
 
 pytestmark = pytest.mark.django_db
@@ -64,7 +64,9 @@ def test_the_subjects_answer_is_recorded_with_the_message_as_evidence(
 def test_a_broken_template_is_refused_before_sending(
     tenant_a, purposes_a, notice_a, outbox, template, problem
 ):
-    tenant = tenant_update_settings(tenant=tenant_a, sms_notice_template=template)
+    # Stored before templates were checked on save (saving such a template is refused now).
+    Tenant.objects.filter(pk=tenant_a.pk).update(sms_notice_template=template)
+    tenant = Tenant.objects.get(pk=tenant_a.pk)
     with pytest.raises(BusinessRuleError) as exc:
         services.sms_notice_send(tenant=tenant, number="0151 23456789", purpose="marketing")
     assert exc.value.field == "sms_notice_template" and problem in exc.value.message

@@ -131,3 +131,98 @@ def test_ordinary_written_numbers_are_still_read(written, e164):
     from portal.numbers import normalize_number
 
     assert normalize_number(written, country="DE") == e164
+
+
+@pytest.mark.parametrize("field, days", [("max_age_days", 1_000_000), ("min_age_days", 36_501)])
+def test_retention_periods_are_at_most_100_years(api_a, field, days):
+    from calls.models import RetentionRule
+
+    body = {"category": "sales", "max_age_days": 36_500, "legal_reference": "HGB § 257"}
+    body[field] = days
+    assert_error_shape(api_a.post("/api/v1/retention-rules/", body, format="json"), 400, field)
+    assert not RetentionRule.objects.exists()
+
+
+def test_a_retention_rule_of_100_years_is_accepted(api_a):
+    body = {"category": "sales", "max_age_days": 36_500}
+    assert api_a.post("/api/v1/retention-rules/", body, format="json").status_code == 201
+
+
+def test_the_model_refuses_an_absurd_period_for_every_door(tenant_a):
+    from django.core.exceptions import ValidationError
+
+    from calls.models import RetentionRule
+
+    with pytest.raises(ValidationError, match="36500"):
+        RetentionRule(tenant=tenant_a, category="sales", max_age_days=1_000_000).full_clean()
+
+
+def test_a_hold_lasts_at_most_100_years(api_a, tenant_a):
+    from dsr.models import LegalHold
+    from tests.factories import CallFactory
+
+    call = CallFactory(tenant=tenant_a)
+    body = {
+        "reason_category": "litigation",
+        "reason": "Claim 12/2025",
+        "calls": [call.pk],
+        "expires_at": "2200-01-01T00:00:00Z",
+    }
+    assert_error_shape(api_a.post("/api/v1/holds/", body, format="json"), 400, "expires_at")
+    assert not LegalHold.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "started_at",
+    [
+        "0001-01-01T00:00:00Z",
+        "9999-12-31T23:59:59-01:00",
+        "9999-12-31T23:59:59Z",
+        "1999-12-31T23:59:59Z",
+    ],
+)
+def test_call_timestamps_outside_a_sane_range_are_refused(api_a, started_at):
+    payload = call_payload(started_at=started_at, ended_at=None)
+    assert_error_shape(api_a.post("/api/v1/calls/", payload, format="json"), 400, "started_at")
+    assert not Call.objects.exists()
+
+
+@pytest.mark.parametrize("query", ["started_after=0001-01-01", "started_before=9999-12-31"])
+def test_search_timestamps_outside_a_sane_range_are_refused(api_a, query):
+    assert_error_shape(api_a.get(f"/api/v1/calls/?{query}"), 400)
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        "{tenant} {url:>1000000}",
+        "{tenant:*^999999} {url}",
+        "{url!r}",
+        "{tenant.__class__} {url}",
+        "{purpose[0]} {url}",
+        "{0} {url}",
+        "{url} " + "x" * 1_600,
+    ],
+)
+def test_sms_templates_that_pad_repeat_or_reach_into_objects_are_refused(api_a, tenant_a, template):
+    response = api_a.patch("/api/v1/tenant/", {"sms_notice_template": template}, format="json")
+    assert_error_shape(response, 400, "sms_notice_template")
+    tenant_a.refresh_from_db()
+    assert tenant_a.sms_notice_template != template
+
+
+def test_a_stored_padding_template_is_not_sent(tenant_a):
+    from consent.services import sms_notice_render
+    from portal.errors import BusinessRuleError
+    from tests.factories import PurposeFactory
+
+    tenant_a.sms_notice_template = "{tenant} {url:>1000000}"
+    tenant_a.save()
+    purpose = PurposeFactory(tenant=tenant_a)
+
+    class Notice:
+        url = "https://example.com/p"
+
+    with pytest.raises(BusinessRuleError) as raised:
+        sms_notice_render(tenant=tenant_a, purpose=purpose, notice=Notice())
+    assert raised.value.field == "sms_notice_template"

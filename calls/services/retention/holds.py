@@ -33,6 +33,7 @@ from portal.errors import BusinessRuleError, NotPermitted
 from portal.models import ApiKey, Tenant
 from portal.numbers import normalize_number
 from portal.services import full_clean_or_raise
+from portal.validators import MAX_PERIOD_DAYS, latest_timestamp
 
 Category = LegalHold.Category
 Scope = LegalHold.Scope
@@ -280,6 +281,12 @@ def hold_apply(
     now = timezone.now()
     if expires_at is not None and expires_at <= now:
         raise BusinessRuleError("expires_at must be in the future.", field="expires_at")
+    if expires_at is not None and expires_at > latest_timestamp(now):
+        raise BusinessRuleError(
+            f"A hold lasts at most {MAX_PERIOD_DAYS} days (100 years); leave expires_at empty "
+            "for a hold until released.",
+            field="expires_at",
+        )
     by = by if getattr(by, "pk", None) else None
     hold = LegalHold(
         tenant=tenant,

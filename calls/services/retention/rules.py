@@ -22,6 +22,7 @@ from calls.models import Call, RetentionRule
 from calls.services.retention.deletion import call_delete, call_deletion_blockers
 from calls.services.retention.holds import HoldsIndex, holds_index
 from portal.errors import BusinessRuleError
+from portal.jobs import JobFailures
 from portal.models import Tenant
 from portal.services import full_clean_or_raise
 
@@ -87,6 +88,7 @@ class SweepReport:
     kept: Counter = field(default_factory=Counter)  # (tenant slug, category, blocker code)
     kept_until: dict = field(default_factory=dict)  # (slug, category, code) -> earliest date
     without_rule: list[tuple[str, str, int]] = field(default_factory=list)
+    failures: JobFailures = field(default_factory=lambda: JobFailures("retention sweep"))
 
     @property
     def deleted_total(self) -> int:
@@ -107,6 +109,7 @@ class SweepReport:
             "deleted": self.deleted_total,
             "kept_blocked": self.kept_total,
             "kept_without_rule": self.without_rule_total,
+            **self.failures.as_dict(),
         }
 
     def lines(self) -> list[str]:
@@ -129,6 +132,8 @@ class SweepReport:
                 f"  {slug} / {category or '(no category)'}: kept {count} call(s): "
                 "no retention rule with a maximum for this category"
             )
+        for failure in self.failures.failed:
+            out.append(f"  {failure['item']}: FAILED, swept again next run ({failure['error']})")
         out.append(
             f"Total: {verb} {self.deleted_total}, kept by a minimum or hold "
             f"{self.kept_total}, kept without a rule {self.without_rule_total}."
@@ -201,33 +206,60 @@ def retention_sweep(
     for (tenant_id, category), rule in sorted(rules.items()):
         if rule.max_age_days is None:
             continue
-        cutoff = at - timedelta(days=rule.max_age_days)
         key = (slugs[tenant_id], category)
-        last_pk = 0
-        while True:
-            batch = list(
-                Call.objects.filter(
-                    tenant_id=tenant_id, category=category, started_at__lt=cutoff, pk__gt=last_pk
-                )
-                .select_related("tenant")
-                .order_by("pk")[:batch_size]
-            )
-            if not batch:
-                break
-            last_pk = batch[-1].pk
-            # One transaction per batch (a commit per call would cost a disk flush each);
-            # each deletion is a savepoint inside it, so a refused one does not undo the rest.
-            with transaction.atomic():
-                for call in batch:
-                    _sweep_one(
-                        call,
-                        rule=rule,
-                        key=key,
-                        at=at,
-                        dry_run=dry_run,
-                        rules=rules,
-                        holds=holds,
-                        report=report,
-                    )
+        # Rule by rule: one tenant's broken rule or data is reported, the others are swept.
+        report.failures.run(
+            f"{key[0]} / {category}",
+            _sweep_rule,
+            rule,
+            key=key,
+            at=at,
+            dry_run=dry_run,
+            batch_size=batch_size,
+            rules=rules,
+            holds=holds,
+            report=report,
+        )
     report.without_rule = _calls_without_rule()
     return report
+
+
+def _sweep_rule(
+    rule: RetentionRule,
+    *,
+    key: tuple[str, str],
+    at: datetime,
+    dry_run: bool,
+    batch_size: int,
+    rules: selectors.RulesIndex,
+    holds: HoldsIndex,
+    report: SweepReport,
+) -> None:
+    tenant_id, category = rule.tenant_id, rule.category
+    cutoff = at - timedelta(days=rule.max_age_days)
+    last_pk = 0
+    while True:
+        batch = list(
+            Call.objects.filter(
+                tenant_id=tenant_id, category=category, started_at__lt=cutoff, pk__gt=last_pk
+            )
+            .select_related("tenant")
+            .order_by("pk")[:batch_size]
+        )
+        if not batch:
+            break
+        last_pk = batch[-1].pk
+        # One transaction per batch (a commit per call would cost a disk flush each);
+        # each deletion is a savepoint inside it, so a refused one does not undo the rest.
+        with transaction.atomic():
+            for call in batch:
+                _sweep_one(
+                    call,
+                    rule=rule,
+                    key=key,
+                    at=at,
+                    dry_run=dry_run,
+                    rules=rules,
+                    holds=holds,
+                    report=report,
+                )
