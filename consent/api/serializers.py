@@ -130,7 +130,7 @@ class ConsentEventSerializer(serializers.ModelSerializer):
             "document": event.evidence_document,
         }
 
-    @extend_schema_field(OpenApiTypes.STR)
+    @extend_schema_field(serializers.CharField(allow_null=True))
     def get_recorded_by(self, event: ConsentEvent) -> str | None:
         if event.recorded_by_api_key_id:
             return f"api_key:{event.recorded_by_api_key.prefix}"

@@ -4,7 +4,14 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from dsr import selectors
-from dsr.models import AccessPackage, DataSubjectRequest, RequestKind, SubjectNotice
+from dsr.models import (
+    AccessPackage,
+    DataSubjectRequest,
+    RejectionGround,
+    RequestKind,
+    SubjectNotice,
+    VerificationMethod,
+)
 from portal.api.fields import BoundedDateTimeField
 
 
@@ -62,6 +69,14 @@ class CertificateLinkSerializer(serializers.Serializer):
 
 class RequestSerializer(serializers.ModelSerializer):
     numbers = serializers.ListField(child=serializers.CharField(), read_only=True)
+    # Empty until given or decided: the schema says so (an empty string is no e-mail address).
+    email = serializers.CharField(read_only=True, help_text="Empty when none was given.")
+    verification_method = serializers.ChoiceField(
+        choices=VerificationMethod.choices, allow_blank=True, read_only=True
+    )
+    rejection_ground = serializers.ChoiceField(
+        choices=RejectionGround.choices, allow_blank=True, read_only=True
+    )
     overdue = serializers.SerializerMethodField()
     package = serializers.SerializerMethodField()
     certificate = serializers.SerializerMethodField()

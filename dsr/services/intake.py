@@ -138,7 +138,9 @@ def request_confirm(
     refuse_closed(request, "be confirmed")
     if request.confirmed_at is not None:
         raise BusinessRuleError(
-            f"Request #{request.pk} is confirmed already.", code="already_confirmed"
+            f"Request #{request.pk} is confirmed already.",
+            code="already_confirmed",
+            status_code=409,
         )
     by = by if getattr(by, "pk", None) else None
     request.confirmed_at = timezone.now()

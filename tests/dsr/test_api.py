@@ -110,7 +110,7 @@ def test_the_tenant_confirms_a_forwarded_request_through_the_api(api_a, tenant_a
     assert response.status_code == 200, response.content
     assert response.json()["confirmed_at"]
     again = api_a.post(f"/api/v1/requests/{request.pk}/confirm/", {}, format="json")
-    assert again.status_code == 400
+    assert again.status_code == 409
     assert again.json()["error"]["code"] == "already_confirmed"
     event = request.events.get(action="confirmed")
     assert event.actor.startswith("api_key:") and event.note == "Ticket 4711"

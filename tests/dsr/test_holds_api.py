@@ -132,7 +132,7 @@ def test_release_needs_a_reason_and_resumes_the_deferred_erasure(
     request.refresh_from_db()
     assert request.status == "completed"
     again = api_a.post(url, {"reason": "again"}, format="json")
-    assert again.status_code == 400 and again.json()["error"]["code"] == "already_released"
+    assert again.status_code == 409 and again.json()["error"]["code"] == "already_released"
 
 
 def test_a_key_of_another_tenant_sees_no_hold(api_a, tenant_b, admin_b):

@@ -357,6 +357,7 @@ def hold_release(*, hold: LegalHold, reason: str, by=None, api_key: ApiKey | Non
         raise BusinessRuleError(
             f"{hold} has {state} already ({(hold.released_at or hold.expires_at):%Y-%m-%d}).",
             code=f"already_{state}",
+            status_code=409,  # the hold's state, not the request, is the problem
         )
     by = by if getattr(by, "pk", None) else None
     hold.released_at = now
