@@ -2,6 +2,7 @@ import django_filters
 
 from breaches.models import BreachIncident, RiskLevel
 from breaches.selectors import tenant_unacknowledged_notices
+from portal.api.filters import StrictBooleanFilter
 from portal.dashboard_lists import TenantFilterSet
 
 
@@ -14,7 +15,7 @@ def filter_by_acknowledgement(queryset, tenant, *, unacknowledged: bool):
 class TenantBreachFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=BreachIncident.Status.choices)
     risk_level = django_filters.ChoiceFilter(choices=RiskLevel.choices)
-    unacknowledged = django_filters.BooleanFilter(
+    unacknowledged = StrictBooleanFilter(
         method="filter_unacknowledged",
         label="Only incidents with a notice you have not acknowledged (true) or none (false).",
     )

@@ -11,8 +11,18 @@ from django.utils import timezone
 
 from consent.forms import NumberField
 from consent.models import ConsentEvent, LawfulBasis, Purpose
+from portal.api.filters import StrictBooleanFilter
 from portal.dashboard_lists import TenantFilterSet
 from portal.numbers import normalize_number
+
+
+class PurposeFilter(django_filters.FilterSet):
+    is_active = StrictBooleanFilter()
+    default_lawful_basis = django_filters.ChoiceFilter(choices=LawfulBasis.choices)
+
+    class Meta:
+        model = Purpose
+        fields = ["is_active", "default_lawful_basis"]
 
 
 class ConsentEventFilter(django_filters.FilterSet):

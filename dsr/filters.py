@@ -4,12 +4,13 @@ import django_filters
 
 from dsr import selectors
 from dsr.models import DataSubjectRequest, RequestKind, RequestStatus
+from portal.api.filters import StrictBooleanFilter
 
 
 class RequestFilter(django_filters.FilterSet):
     status = django_filters.MultipleChoiceFilter(choices=RequestStatus.choices)
     kind = django_filters.MultipleChoiceFilter(choices=RequestKind.choices)
-    overdue = django_filters.BooleanFilter(
+    overdue = StrictBooleanFilter(
         method="filter_overdue", help_text="true: open and past the deadline; false: the others."
     )
 

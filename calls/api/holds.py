@@ -29,12 +29,14 @@ class HoldCreateSerializer(serializers.Serializer):
         child=serializers.IntegerField(min_value=1),
         required=False,
         allow_empty=False,
+        min_length=1,
         help_text="Scope: these calls (ids of your calls).",
     )
     numbers = serializers.ListField(
         child=serializers.CharField(max_length=40),
         required=False,
         allow_empty=False,
+        min_length=1,
         help_text="Scope: every call with one of these numbers (any format), including calls "
         "that arrive while the hold lasts.",
     )

@@ -11,6 +11,7 @@ from rest_framework import serializers
 from calls.models import Call, Recording, RecordingAccess, RetentionRule, Transcript
 from calls.selectors import call_media
 from calls.services import MAX_BATCH
+from calls.services.media import LANGUAGE_TAG
 from portal.api.fields import BoundedDateTimeField
 from portal.validators import MAX_PERIOD_DAYS
 
@@ -171,8 +172,12 @@ class RecordingUploadSerializer(serializers.Serializer):
 
 
 class TranscriptInputSerializer(serializers.Serializer):
-    language = serializers.CharField(max_length=16, help_text="BCP 47 tag, e.g. de-DE.")
-    text = serializers.CharField(trim_whitespace=False)
+    language = serializers.RegexField(
+        LANGUAGE_TAG.pattern, max_length=16, help_text="BCP 47 tag, e.g. de-DE."
+    )
+    text = serializers.RegexField(
+        r"\S", trim_whitespace=False, help_text="The transcript; not only white space."
+    )
 
 
 class TranscriptSerializer(serializers.ModelSerializer):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.http import QueryDict
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status
@@ -27,7 +28,7 @@ from calls.api.serializers import (
 )
 from calls.models import Call, Recording, RetentionRule, Transcript
 from calls.views import consultant, recording_response
-from portal.api.viewsets import TenantModelViewSet, TenantViewSet
+from portal.api.viewsets import TenantModelViewSet, TenantViewSet, query_values
 
 # Multipart framing around the file: a request larger than the limit plus this is refused
 # before its body is read.
@@ -35,6 +36,8 @@ MULTIPART_OVERHEAD = 64 * 1024
 
 
 def _valid(serializer_class, data, **context) -> dict:
+    if isinstance(data, QueryDict):
+        data = query_values(data, serializer_class().fields)
     serializer = serializer_class(data=data, context=context)
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data
@@ -102,7 +105,7 @@ class CallViewSet(mixins.RetrieveModelMixin, TenantViewSet):
     @extend_schema(
         parameters=[ConsultationQuerySerializer],
         responses={
-            (200, "application/octet-stream"): OpenApiTypes.BINARY,
+            (200, "audio/*"): OpenApiTypes.BINARY,  # as stored: RECORDING_CONTENT_TYPES
             403: OpenApiResponse(description="Processing of the call is restricted"),
             404: OpenApiResponse(description="No such call, or no recording"),
         },

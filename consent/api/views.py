@@ -19,7 +19,7 @@ from consent.api.serializers import (
     SmsNoticeInputSerializer,
     SmsNoticeSerializer,
 )
-from consent.filters import ConsentEventFilter
+from consent.filters import ConsentEventFilter, PurposeFilter
 from consent.models import ConsentEvent, PrivacyNotice, Purpose
 from portal.api.viewsets import TenantAPIView, TenantModelViewSet, TenantViewSet
 from portal.models import ApiKey
@@ -102,7 +102,7 @@ class PurposeViewSet(TenantModelViewSet):
     queryset = Purpose.objects.all()
     serializer_class = PurposeSerializer
     write_role = "admin"
-    filterset_fields = ["is_active", "default_lawful_basis"]
+    filterset_class = PurposeFilter
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
     def perform_create(self, serializer):

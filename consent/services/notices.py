@@ -51,7 +51,10 @@ def notice_create(
         raise BusinessRuleError("A notice needs a version.", code="required", field="version")
     if PrivacyNotice.objects.for_tenant(tenant).filter(version=version).exists():
         raise BusinessRuleError(
-            f"Notice version {version!r} exists already.", code="duplicate", field="version"
+            f"Notice version {version!r} exists already.",
+            code="duplicate",
+            field="version",
+            status_code=409,
         )
     notice = PrivacyNotice(
         tenant=tenant,
@@ -94,7 +97,10 @@ def notice_update(
         taken = PrivacyNotice.objects.for_tenant(notice.tenant_id).filter(version=version)
         if taken.exclude(pk=notice.pk).exists():
             raise BusinessRuleError(
-                f"Notice version {version!r} exists already.", code="duplicate", field="version"
+                f"Notice version {version!r} exists already.",
+                code="duplicate",
+                field="version",
+                status_code=409,
             )
         notice.version = version
     if url is not None:

@@ -94,7 +94,7 @@ def purpose_create(
     code = purpose_code_validate(code)
     if Purpose.objects.for_tenant(tenant).filter(code=code).exists():
         raise BusinessRuleError(
-            f"A purpose {code!r} exists already.", code="duplicate", field="code"
+            f"A purpose {code!r} exists already.", code="duplicate", field="code", status_code=409
         )
     purpose = Purpose(
         tenant=tenant,

@@ -20,6 +20,7 @@ class RequestCreateSerializer(serializers.Serializer):
     numbers = serializers.ListField(
         child=serializers.CharField(max_length=40),
         allow_empty=False,
+        min_length=1,
         max_length=20,
         help_text="The subject's phone numbers, in any format (read in the tenant's country "
         "when there is no country code).",

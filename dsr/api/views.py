@@ -135,7 +135,8 @@ class RequestViewSet(
         responses={
             (200, "application/json"): OpenApiTypes.OBJECT,
             (200, "text/html"): OpenApiTypes.STR,
-            404: OpenApiResponse(description="No such request, or no certificate yet."),
+            (404, "application/json"): OpenApiTypes.OBJECT,
+            (404, "text/html"): OpenApiTypes.STR,
         },
     )
     @action(

@@ -81,6 +81,9 @@ def add_error_responses(result, generator, request, public):
             for code, description in errors.items():
                 responses.setdefault(code, {"description": description})
             for code, response in responses.items():
-                if code.startswith(("4", "5")) and "content" not in response:
-                    response["content"] = {"application/json": {"schema": ref}}
+                if not code.startswith(("4", "5")):
+                    continue
+                content = response.setdefault("content", {})
+                if not content or "application/json" in content:
+                    content["application/json"] = {"schema": ref}
     return result

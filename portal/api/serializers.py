@@ -1,3 +1,5 @@
+import zoneinfo
+
 from rest_framework import serializers
 
 from portal.models import Tenant, Webhook, WebhookDelivery
@@ -27,6 +29,12 @@ class TenantSerializer(serializers.ModelSerializer):
 
 
 class TenantUpdateSerializer(serializers.ModelSerializer):
+    timezone = serializers.ChoiceField(
+        choices=sorted(zoneinfo.available_timezones()),
+        required=False,
+        help_text="An IANA time zone, e.g. Europe/Berlin.",
+    )
+
     class Meta:
         model = Tenant
         fields = [f for f in TenantSerializer.Meta.fields if f not in ("slug", "created_at")]

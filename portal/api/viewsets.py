@@ -29,15 +29,29 @@ def resolve_api_tenant(request) -> Tenant | None:
     return tenant if tenant is not None else reachable_tenant(inactive_tenant_of(user))
 
 
-def refuse_nul_bytes(params) -> None:
-    """A NUL byte in a query parameter is refused (400): no database stores it in text."""
-    bad = {
-        key.replace("\x00", "\\x00"): ["NUL bytes are not allowed."]
-        for key, values in params.lists()
-        if "\x00" in key or any("\x00" in value for value in values)
-    }
+def refuse_bad_query_parameters(params) -> None:
+    """Refused (400): a NUL byte in a query parameter (no database stores it in text), and an
+    empty value (``?number=``): leave a parameter out rather than send it empty."""
+    bad = {}
+    for key, values in params.lists():
+        if "\x00" in key or any("\x00" in value for value in values):
+            bad[key.replace("\x00", "\\x00")] = ["NUL bytes are not allowed."]
+        elif any(value == "" for value in values):
+            bad[key] = ["Give a value, or leave the parameter out."]
     if bad:
         raise exceptions.ValidationError(bad)
+
+
+def query_values(params, names) -> dict[str, str]:
+    """The query parameters ``names`` as a plain dict, one value each: a parameter given twice
+    is refused (400) rather than one of its values silently chosen, and an empty value is
+    validated like any other (not read as "not given", as an HTML form would)."""
+    repeated = {
+        name: ["Give this parameter once."] for name in names if len(params.getlist(name)) > 1
+    }
+    if repeated:
+        raise exceptions.ValidationError(repeated)
+    return {name: params[name] for name in names if name in params}
 
 
 class TenantAPIMixin:
@@ -51,7 +65,7 @@ class TenantAPIMixin:
     write_role = "agent"
 
     def initial(self, request, *args, **kwargs):
-        refuse_nul_bytes(request.query_params)
+        refuse_bad_query_parameters(request.query_params)
         super().initial(request, *args, **kwargs)
 
     def perform_authentication(self, request):

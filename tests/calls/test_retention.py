@@ -74,7 +74,7 @@ def test_one_rule_per_category(api_a, tenant_a, tenant_b):
     again = api_a.post(
         "/api/v1/retention-rules/", {"category": "sales", "max_age_days": 30}, format="json"
     )
-    assert again.status_code == 400 and "category" in again.json()["error"]["fields"]
+    assert again.status_code == 409 and "category" in again.json()["error"]["fields"]
 
 
 def test_only_tenant_admins_change_rules(client, viewer_a, member_factory, tenant_a):

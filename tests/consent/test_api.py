@@ -319,7 +319,7 @@ def test_notices_crud_and_evidence_once_shown(api_a, payload, purposes_a):
         {"version": "3.0", "url": "https://x.example", "effective_from": notice["effective_from"]},
         format="json",
     )
-    assert duplicate.status_code == 400 and "version" in duplicate.json()["error"]["fields"]
+    assert duplicate.status_code == 409 and "version" in duplicate.json()["error"]["fields"]
     api_a.post("/api/v1/consents/", {**payload, "notice_version": "3.0"}, format="json")
     assert api_a.patch(url, {"url": "https://other.example"}, format="json").status_code == 409
     assert api_a.delete(url).status_code == 409

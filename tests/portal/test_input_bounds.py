@@ -226,3 +226,21 @@ def test_a_stored_padding_template_is_not_sent(tenant_a):
     with pytest.raises(BusinessRuleError) as raised:
         sms_notice_render(tenant=tenant_a, purpose=purpose, notice=Notice())
     assert raised.value.field == "sms_notice_template"
+
+
+@pytest.mark.parametrize(
+    "query, field",
+    [
+        ("direction=", "direction"),
+        ("direction=inbound&direction=outbound", "direction"),
+        ("category=", "category"),
+        ("started_after=", "started_after"),
+    ],
+)
+def test_empty_or_repeated_query_parameters_are_refused_not_ignored(api_a, query, field):
+    assert_error_shape(api_a.get(f"/api/v1/calls/?{query}"), 400, field)
+
+
+@pytest.mark.parametrize("value", ["null", "maybe", "2"])
+def test_a_boolean_filter_refuses_what_is_not_a_boolean(api_a, value):
+    assert_error_shape(api_a.get(f"/api/v1/breaches/?unacknowledged={value}"), 400)

@@ -43,6 +43,7 @@ def _rule_save(rule: RetentionRule) -> RetentionRule:
             f"There is a rule for category {rule.category!r} already.",
             code="duplicate",
             field="category",
+            status_code=409,
         )
     try:
         with transaction.atomic():
@@ -52,6 +53,7 @@ def _rule_save(rule: RetentionRule) -> RetentionRule:
             f"There is a rule for category {rule.category!r} already.",
             code="duplicate",
             field="category",
+            status_code=409,
         ) from None
     return rule
 
