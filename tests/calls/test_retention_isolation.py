@@ -50,22 +50,26 @@ def test_the_beat_task_reports_the_failing_tenant_in_its_result(broken_first_the
 def test_broken_data_in_one_tenant_does_not_stop_the_sweep(monkeypatch):
     broken = TenantFactory(slug="aaa")
     healthy = TenantFactory(slug="zzz")
+    long_ago = timezone.now() - timedelta(days=40)
     for tenant in (broken, healthy):
         RetentionRuleFactory(tenant=tenant, category="sales", max_age_days=30)
-        CallFactory(tenant=tenant, category="sales", started_at=timezone.now() - timedelta(days=40))
+        CallFactory(tenant=tenant, category="sales", started_at=long_ago)
+    unexpected = CallFactory(tenant=broken, category="sales", started_at=long_ago)
     from calls.services import retention
 
     real_delete = retention.call_delete
 
-    def fails_for_aaa(*, call, **kwargs):
-        if call.tenant.slug == "aaa":
+    def fails_on_unexpected_row(*, call, **kwargs):
+        if call.pk == unexpected.pk:
             raise RuntimeError("a row the code did not expect")
         return real_delete(call=call, **kwargs)
 
-    monkeypatch.setattr(retention, "call_delete", fails_for_aaa)
+    monkeypatch.setattr(retention, "call_delete", fails_on_unexpected_row)
     report = services.retention_sweep()
     assert not Call.objects.filter(tenant=healthy).exists()
-    assert Call.objects.filter(tenant=broken).count() == 1
+    # The failing batch was rolled back as a whole, and the report does not count it.
+    assert Call.objects.filter(tenant=broken).count() == 2
+    assert report.deleted[("aaa", "sales")] == 0 and report.deleted[("zzz", "sales")] == 1
     assert [f["item"] for f in report.failures.failed] == ["aaa / sales"]
 
 

@@ -253,15 +253,20 @@ def _sweep_rule(
         last_pk = batch[-1].pk
         # One transaction per batch (a commit per call would cost a disk flush each);
         # each deletion is a savepoint inside it, so a refused one does not undo the rest.
-        with transaction.atomic():
-            for call in batch:
-                _sweep_one(
-                    call,
-                    rule=rule,
-                    key=key,
-                    at=at,
-                    dry_run=dry_run,
-                    rules=rules,
-                    holds=holds,
-                    report=report,
-                )
+        counted = report.deleted.copy(), report.kept.copy()
+        try:
+            with transaction.atomic():
+                for call in batch:
+                    _sweep_one(
+                        call,
+                        rule=rule,
+                        key=key,
+                        at=at,
+                        dry_run=dry_run,
+                        rules=rules,
+                        holds=holds,
+                        report=report,
+                    )
+        except Exception:
+            report.deleted, report.kept = counted  # the batch was rolled back: not deleted
+            raise
