@@ -152,7 +152,14 @@ class ConsentCheckSerializer(serializers.Serializer):
 class PurposeSerializer(serializers.ModelSerializer):
     # Plain text in, so that the service can explain a catch-all code such as "*".
     code = serializers.CharField(max_length=64, help_text="Never changes once created.")
-    description = serializers.CharField(allow_blank=True)
+    description = serializers.RegexField(
+        r"\S",
+        error_messages={
+            "blank": "Describe the purpose in plain words: subjects are told this text.",
+            "invalid": "Describe the purpose in plain words: subjects are told this text.",
+        },
+        help_text="Plain words; subjects are told this text.",
+    )
 
     class Meta:
         model = Purpose

@@ -65,7 +65,8 @@ class TenantAPIMixin:
     write_role = "agent"
 
     def initial(self, request, *args, **kwargs):
-        refuse_bad_query_parameters(request.query_params)
+        if getattr(self, request.method.lower(), None) is not None:  # else 405, unread
+            refuse_bad_query_parameters(request.query_params)
         super().initial(request, *args, **kwargs)
 
     def perform_authentication(self, request):
