@@ -244,3 +244,11 @@ def test_empty_or_repeated_query_parameters_are_refused_not_ignored(api_a, query
 @pytest.mark.parametrize("value", ["null", "maybe", "2"])
 def test_a_boolean_filter_refuses_what_is_not_a_boolean(api_a, value):
     assert_error_shape(api_a.get(f"/api/v1/breaches/?unacknowledged={value}"), 400)
+
+
+def test_nul_characters_in_body_text_are_refused(api_a):
+    from consent.models import Purpose
+
+    body = {"code": "surveys", "description": "Surveys\x00", "default_lawful_basis": "consent"}
+    assert_error_shape(api_a.post("/api/v1/purposes/", body, format="json"), 400, "description")
+    assert not Purpose.objects.filter(code="surveys").exists()
