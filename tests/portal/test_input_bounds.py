@@ -158,7 +158,7 @@ def test_the_model_refuses_an_absurd_period_for_every_door(tenant_a):
 
 
 def test_a_hold_lasts_at_most_100_years(api_a, tenant_a):
-    from dsr.models import LegalHold
+    from calls.models import LegalHold
     from tests.factories import CallFactory
 
     call = CallFactory(tenant=tenant_a)
