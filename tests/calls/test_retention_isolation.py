@@ -55,7 +55,7 @@ def test_broken_data_in_one_tenant_does_not_stop_the_sweep(monkeypatch):
         RetentionRuleFactory(tenant=tenant, category="sales", max_age_days=30)
         CallFactory(tenant=tenant, category="sales", started_at=long_ago)
     unexpected = CallFactory(tenant=broken, category="sales", started_at=long_ago)
-    from calls.services import retention
+    from calls.services.retention import rules as retention
 
     real_delete = retention.call_delete
 
@@ -90,7 +90,7 @@ def test_one_failing_webhook_delivery_does_not_stop_the_retries(tenant_a, monkey
 
 
 def test_one_failing_reminder_does_not_stop_the_others(monkeypatch):
-    from dsr import reminders
+    from dsr.services import reminders
     from tests.factories import DataSubjectRequestFactory
 
     first, second = DataSubjectRequestFactory(), DataSubjectRequestFactory()

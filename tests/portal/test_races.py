@@ -75,10 +75,10 @@ def test_a_patch_racing_a_delete_answers_404_not_500(api_a, tenant_a, monkeypatc
     )
     assert created.status_code == 201, created.content
     rule_id = created.json()["id"]
+    from calls import services as calls_services
     from calls.models import RetentionRule
-    from calls.services import retention
 
-    real_update = retention.retention_rule_update
+    real_update = calls_services.retention_rule_update
 
     def deleted_meanwhile(*, rule, **changes):
         RetentionRule.objects.filter(pk=rule.pk).delete()  # another request's DELETE won
