@@ -49,6 +49,11 @@ class Call(TenantOwnedModel):
         blank=True,
         help_text="Purposes that had no valid lawful basis at ingest (purpose gate in flag mode).",
     )
+    informed_by = models.JSONField(
+        null=True,
+        blank=True,
+        help_text="How the caller was informed (Art. 13): method, notice_version, evidence.",
+    )
     is_restricted = models.BooleanField(
         default=False, help_text="Restriction of processing (Art. 18): stored only."
     )

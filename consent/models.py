@@ -35,6 +35,21 @@ class Purpose(TenantOwnedModel):
         max_length=24, choices=LawfulBasis.choices, default=LawfulBasis.CONSENT
     )
     is_active = models.BooleanField(default=True)
+    special_category = models.BooleanField(
+        default=False,
+        help_text="Processes special categories of data (Art. 9, e.g. health details): needs "
+        "explicit consent or another Art. 9(2) ground.",
+    )
+    direct_marketing = models.BooleanField(
+        default=False,
+        help_text="Direct marketing: an objection always stops it, whatever the basis "
+        "(Art. 21(2)-(3)).",
+    )
+    compelling_grounds = models.TextField(
+        blank=True,
+        help_text="Compelling legitimate grounds that override an objection to processing on "
+        "public task or legitimate interests (Art. 21(1)); empty: an objection stops it.",
+    )
     created_at = models.DateTimeField(default=now, editable=False)
 
     history = audit_history()
@@ -153,6 +168,7 @@ class ConsentEvent(TenantOwnedModel):
         SMS_NOTICE = "sms_notice", "SMS notice with policy link"
         WEB_FORM = "web_form", "Web form"
         VERBAL = "verbal", "Verbal, on the call"
+        SIGNED_DOCUMENT = "signed_document", "Signed document"
         LEGAL_OBLIGATION_NOTICE = "legal_obligation_notice", "Legal obligation notice"
 
     class Source(models.TextChoices):
@@ -208,6 +224,12 @@ class ConsentEvent(TenantOwnedModel):
             models.Index(fields=["number"], name="consent_ev_e164"),
             # The dashboard's ledger: a tenant's newest events first, read a page at a time.
             models.Index(fields=["tenant", "-occurred_at", "-id"], name="consent_ev_recent"),
+            # The DPO's queue of tenants holding announcement-only "consent" (Art. 4(11)): few.
+            models.Index(
+                fields=["tenant"],
+                condition=models.Q(method="ivr_announcement", lawful_basis="consent"),
+                name="consent_ev_announcement",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -318,3 +340,80 @@ class SmsNotice(TenantOwnedModel):
 
     def __str__(self) -> str:
         return f"SMS notice {self.message_id}"
+
+
+class Suppression(TenantOwnedModel):
+    """A withdrawal, objection or restriction that outlives the erasure of its number.
+
+    Keyed by the number's tombstone (``portal.redaction.number_fingerprint``, a keyed hash),
+    never the number: pseudonymised personal data (Art. 4(5)) kept only so that an erased
+    subject who withdrew, objected or restricted stays so (Art. 17(3)(b) with Art. 21 and 7(3),
+    and the subject's own interest). Written by the erasure through
+    ``consent.services.suppression_record``; the consent check and the purpose gate read it.
+    """
+
+    class Kind(models.TextChoices):
+        WITHDRAWAL = "withdrawal", "Consent withdrawn (Art. 7(3))"
+        OBJECTION = "objection", "Objection (Art. 21)"
+        RESTRICTION = "restriction", "Restriction of processing (Art. 18)"
+
+    fingerprint = models.CharField(max_length=64, help_text="Keyed hash of the number.")
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    # A withdrawal is of one purpose; an objection or a restriction covers every purpose.
+    purpose_code = models.SlugField(max_length=64, blank=True)
+    since = models.DateTimeField(help_text="When it took effect.")
+    request_ref = models.PositiveBigIntegerField(
+        help_text="The erasure request that kept it (the number itself is gone)."
+    )
+    recorded_at = models.DateTimeField(default=now, editable=False)
+
+    history = audit_history()
+
+    class Meta:
+        ordering = ["-since"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "fingerprint", "kind", "purpose_code"],
+                name="suppression_unique",
+            )
+        ]
+
+    def __str__(self) -> str:
+        what = f" of {self.purpose_code}" if self.purpose_code else ""
+        return f"{self.get_kind_display()}{what} since {self.since:%Y-%m-%d}"
+
+
+class InboundSms(TenantOwnedModel):
+    """An SMS a subject sent to the tenant's number, as its SMS provider passed it on.
+
+    Kept as the evidence of a withdrawal by "STOP" (Art. 7(1), 7(3)); other replies are kept as
+    received and ignored. One row per provider message id: a retried webhook changes nothing.
+    """
+
+    class Outcome(models.TextChoices):
+        WITHDRAWN = "withdrawn", "STOP: consents given by SMS withdrawn"
+        IGNORED = "ignored", "Not a STOP: logged and ignored"
+
+    message_id = models.CharField(max_length=128)
+    number = models.CharField(max_length=20, help_text="E.164")
+    text = models.TextField()
+    outcome = models.CharField(max_length=10, choices=Outcome.choices)
+    withdrawn = models.JSONField(default=list, blank=True, help_text="Purposes withdrawn.")
+    received_at = models.DateTimeField(default=now)
+    api_key = models.ForeignKey(
+        "portal.ApiKey", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    history = audit_history()
+
+    class Meta:
+        ordering = ["-received_at"]
+        verbose_name = "inbound SMS"
+        verbose_name_plural = "inbound SMS"
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "message_id"], name="inbound_sms_unique")
+        ]
+        indexes = [models.Index(fields=["tenant", "number"], name="inbound_sms_number")]
+
+    def __str__(self) -> str:
+        return f"Inbound SMS {self.message_id}"

@@ -113,7 +113,7 @@ HISTORIES = {
         ),
     ],
     "globex": [
-        ("01 234 5670", "marketing", GIVE, "ivr_announcement", "1.0", "2025-03-10T11:00", {}),
+        ("01 234 5670", "marketing", GIVE, "ivr_keypress", "1.0", "2025-03-10T11:00", {}),
         ("01 234 5670", "training", GIVE, "ivr_keypress", "1.0", "2025-03-10T11:00", {}),
         ("01 234 5670", "training", WITHDRAW, "ivr_keypress", None, "2025-05-02T15:30", {}),
         (

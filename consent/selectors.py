@@ -2,21 +2,31 @@
 
 ``consent_check`` is the hot path behind ``GET /api/v1/consent/check/``: one statement that
 looks the answer up in the current-state table (``ConsentState``, written in the same
-transaction as every ledger event) by its unique index, whatever the size of the ledger.
+transaction as every ledger event) by its unique index, whatever the size of the ledger, with
+the number's restrictions and objections and its suppression records (by its tombstone) in the
+same statement.
 
 ``purpose_gate_violations`` is what the calls app asks when a call is stored for purposes.
 
-How a question is answered (the same rules in both):
+How a question is answered (the same rules in both, ``_decide``):
 
-* a restricted number (Art. 18) is never allowed;
+* a restricted number (Art. 18) is never allowed — also after its erasure (suppression);
 * a deactivated purpose is not processed for anyone any more;
-* otherwise the latest ledger event decides: a withdrawal means "not allowed"; a giving means
-  "allowed on the event's basis", except that an objection (Art. 21) stops a
-  legitimate-interests basis;
+* the latest ledger event decides: a withdrawal means "not allowed" (Art. 7(3)), and so does a
+  withdrawal kept by the suppression list after the number's erasure, until a newer consent;
+  a giving means "allowed on the event's basis", except:
+
+  - a "consent" recorded from an IVR announcement only (before such events were refused) is
+    no consent: silence is no affirmative act (Art. 4(11), Recital 32);
+  - a special-category purpose (Art. 9) needs explicit consent (Art. 9(2)(a));
+
 * with no event for the number, the purpose's default lawful basis decides: ``consent`` needs
-  a recorded consent, so "not allowed"; any other basis (contract, legal obligation, legitimate
-  interests…) is "allowed on that basis" — unless it is legitimate interests and the subject
-  objected.
+  a recorded consent, so "not allowed"; any other basis is "allowed on that basis";
+* an objection (Art. 21), also one kept after erasure, then stops the processing:
+
+  - of a direct-marketing purpose always, whatever its basis (Art. 21(2)-(3));
+  - on public task (6(1)(e)) or legitimate interests (6(1)(f)), unless the tenant recorded
+    compelling legitimate grounds for the purpose (Art. 21(1)), which the answer shows.
 """
 
 from __future__ import annotations
@@ -26,7 +36,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from django.db import connection
-from django.db.models import Count, F, FilteredRelation, Q, QuerySet, Subquery
+from django.db.models import (
+    Count,
+    F,
+    FilteredRelation,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -38,18 +57,61 @@ from consent.models import (
     ProcessingRestriction,
     Purpose,
     SmsNotice,
+    Suppression,
 )
 from portal.errors import BusinessRuleError
 from portal.models import Tenant
 from portal.numbers import normalize_number
+from portal.redaction import number_fingerprint
 
 REASON_RESTRICTED = "Processing of this number is restricted (Art. 18): data is only stored."
-REASON_OBJECTED = "The subject objected to processing on legitimate interests (Art. 21)."
+REASON_RESTRICTED_KEPT = (
+    "Processing of this number was restricted (Art. 18) when its data was erased; the "
+    "restriction is kept in the suppression list (Art. 17(3)(b))."
+)
+REASON_OBJECTED = (
+    "The subject objected (Art. 21(1)): processing on public task or legitimate interests "
+    "stops, and the tenant records no compelling legitimate grounds for this purpose."
+)
+REASON_OBJECTED_MARKETING = (
+    "The subject objected, and this purpose is direct marketing: the objection is absolute, "
+    "whatever the basis (Art. 21(2)-(3))."
+)
+REASON_OBJECTION_OVERRIDDEN = (
+    "The subject objected (Art. 21(1)), but the tenant records compelling legitimate grounds "
+    "for this purpose that override it: "
+)
+REASON_KEPT_SUFFIX = " The objection was kept in the suppression list when the data was erased."
 REASON_WITHDRAWN = "Consent was withdrawn (Art. 7(3))."
+REASON_WITHDRAWN_KEPT = (
+    "Consent was withdrawn (Art. 7(3)) before this number's data was erased; the withdrawal is "
+    "kept in the suppression list (Art. 17(3)(b)) until the subject consents anew."
+)
 REASON_NO_CONSENT = "No consent is recorded for this number and purpose."
+REASON_ANNOUNCEMENT = (
+    "Announcement only, not consent: the latest record is an IVR announcement, and silence or "
+    "staying on the line is no affirmative act (Art. 4(11), Recital 32). Record consent by a "
+    "key press, a recorded verbal yes, a web form or a signed document."
+)
+REASON_NOT_EXPLICIT = (
+    "This purpose processes special categories of data (Art. 9): it needs explicit consent "
+    "(Art. 9(2)(a)) — a key press confirming the stated purpose, a recorded verbal statement or "
+    "a signed statement — and the recorded consent is not explicit."
+)
 REASON_INACTIVE = "The purpose has been deactivated: nothing is processed for it any more."
 REASON_RECORDED = "Lawful basis recorded in the consent ledger."
 REASON_DEFAULT = "The purpose's default lawful basis (nothing recorded for this number)."
+
+# Bases an objection reaches (Art. 21(1)): public task and legitimate interests.
+OBJECTABLE_BASES = frozenset({LawfulBasis.PUBLIC_TASK, LawfulBasis.LEGITIMATE_INTERESTS})
+ANNOUNCEMENT = ConsentEvent.Method.IVR_ANNOUNCEMENT
+EXPLICIT_METHODS = frozenset(
+    {
+        ConsentEvent.Method.IVR_KEYPRESS,
+        ConsentEvent.Method.VERBAL,
+        ConsentEvent.Method.SIGNED_DOCUMENT,
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -59,35 +121,92 @@ class BasisAnswer:
     since: datetime | None
     event_id: int | None
     reason: str
+    # What the answer rests on, for machines: e.g. "withdrawn", "announcement_only",
+    # "objected", "objection_overridden", "suppressed_objection", "not_explicit".
+    code: str = "recorded"
+    compelling_grounds: str | None = None
 
 
-def _decide(
-    *,
-    purpose_active: bool,
-    default_basis: str,
-    restricted_since: datetime | None,
-    objected: bool,
-    latest_action: str | None,
-    latest_basis: str | None,
-    latest_at: datetime | None,
-    latest_id: int | None,
-) -> BasisAnswer:
+@dataclass(frozen=True)
+class Facts:
+    """What one answer is decided on (fetched by the check's one statement, or by the gate)."""
+
+    purpose_active: bool
+    default_basis: str
+    special_category: bool = False
+    direct_marketing: bool = False
+    compelling_grounds: str = ""
+    restricted_since: datetime | None = None
+    objected_since: datetime | None = None
+    latest_action: str | None = None
+    latest_basis: str | None = None
+    latest_method: str | None = None
+    latest_at: datetime | None = None
+    latest_id: int | None = None
+    # Suppression records kept by an erasure (by the number's tombstone).
+    kept_restriction_since: datetime | None = None
+    kept_objection_since: datetime | None = None
+    kept_withdrawal_since: datetime | None = None
+
+
+def _objection(facts: Facts, basis: str, since, event_id) -> BasisAnswer | None:
+    """An objection's effect on processing allowed on ``basis`` (Art. 21), or None."""
+    objected = facts.objected_since is not None
+    kept = not objected and facts.kept_objection_since is not None
+    if not (objected or kept):
+        return None
+    suffix = REASON_KEPT_SUFFIX if kept else ""
+    prefix = "suppressed_" if kept else ""
+    if facts.direct_marketing:
+        reason = REASON_OBJECTED_MARKETING + suffix
+        return BasisAnswer(False, None, None, event_id, reason, f"{prefix}objected_marketing")
+    if basis not in OBJECTABLE_BASES:
+        return None  # Art. 21(1) reaches public task and legitimate interests only
+    grounds = (facts.compelling_grounds or "").strip()
+    if grounds:
+        reason = REASON_OBJECTION_OVERRIDDEN + grounds + suffix
+        return BasisAnswer(True, basis, since, event_id, reason, "objection_overridden", grounds)
+    return BasisAnswer(False, None, None, event_id, REASON_OBJECTED + suffix, f"{prefix}objected")
+
+
+def _given(facts: Facts) -> BasisAnswer:
+    """The answer when the latest event is a giving."""
+    basis, at, event_id = facts.latest_basis, facts.latest_at, facts.latest_id
+    if basis == LawfulBasis.CONSENT and facts.latest_method == ANNOUNCEMENT:
+        return BasisAnswer(False, None, at, event_id, REASON_ANNOUNCEMENT, "announcement_only")
+    explicit = facts.latest_method in EXPLICIT_METHODS
+    if basis == LawfulBasis.CONSENT and facts.special_category and not explicit:
+        return BasisAnswer(False, None, at, event_id, REASON_NOT_EXPLICIT, "not_explicit")
+    return _objection(facts, basis, at, event_id) or BasisAnswer(
+        True, basis, at, event_id, REASON_RECORDED, "recorded"
+    )
+
+
+def _decide(facts: Facts) -> BasisAnswer:
     """The rules above, on facts already fetched (the check and the gate share them)."""
-    if restricted_since is not None:
-        return BasisAnswer(False, None, restricted_since, latest_id, REASON_RESTRICTED)
-    if not purpose_active:
-        return BasisAnswer(False, None, None, latest_id, REASON_INACTIVE)
-    if latest_action == ConsentEvent.Action.WITHDRAWN:
-        return BasisAnswer(False, None, latest_at, latest_id, REASON_WITHDRAWN)
-    if latest_action == ConsentEvent.Action.GIVEN:
-        if latest_basis == LawfulBasis.LEGITIMATE_INTERESTS and objected:
-            return BasisAnswer(False, None, None, latest_id, REASON_OBJECTED)
-        return BasisAnswer(True, latest_basis, latest_at, latest_id, REASON_RECORDED)
-    if default_basis == LawfulBasis.CONSENT:
-        return BasisAnswer(False, None, None, None, REASON_NO_CONSENT)
-    if default_basis == LawfulBasis.LEGITIMATE_INTERESTS and objected:
-        return BasisAnswer(False, None, None, None, REASON_OBJECTED)
-    return BasisAnswer(True, default_basis, None, None, REASON_DEFAULT)
+    event_id = facts.latest_id
+    if facts.restricted_since is not None:
+        since = facts.restricted_since
+        return BasisAnswer(False, None, since, event_id, REASON_RESTRICTED, "restricted")
+    if facts.kept_restriction_since is not None:
+        since = facts.kept_restriction_since
+        reason, code = REASON_RESTRICTED_KEPT, "suppressed_restriction"
+        return BasisAnswer(False, None, since, event_id, reason, code)
+    if not facts.purpose_active:
+        return BasisAnswer(False, None, None, event_id, REASON_INACTIVE, "inactive_purpose")
+    withdrawn_kept = facts.kept_withdrawal_since
+    if withdrawn_kept is not None and (facts.latest_at is None or facts.latest_at < withdrawn_kept):
+        reason, code = REASON_WITHDRAWN_KEPT, "suppressed_withdrawal"
+        return BasisAnswer(False, None, withdrawn_kept, None, reason, code)
+    if facts.latest_action == ConsentEvent.Action.WITHDRAWN:
+        return BasisAnswer(False, None, facts.latest_at, event_id, REASON_WITHDRAWN, "withdrawn")
+    if facts.latest_action == ConsentEvent.Action.GIVEN:
+        return _given(facts)
+    if facts.default_basis == LawfulBasis.CONSENT:
+        return BasisAnswer(False, None, None, None, REASON_NO_CONSENT, "no_consent")
+    return _objection(facts, facts.default_basis, None, None) or BasisAnswer(
+        True, facts.default_basis, None, None, REASON_DEFAULT, "default_basis"
+    )
 
 
 def _active_restrictions(tenant_id: int, number: str, at: datetime | None) -> QuerySet:
@@ -108,23 +227,43 @@ def _restriction_since(tenant_id: int, number: str, kind: str) -> Subquery:
     )
 
 
+def _suppression_since(tenant_id: int, fingerprint: str, kind: str, *, by_purpose: bool):
+    """The suppression record of ``kind`` for the tombstone (unique index on tenant,
+    fingerprint, kind, purpose_code): a withdrawal of the outer purpose, or an objection or
+    restriction of every purpose."""
+    rows = Suppression.objects.filter(tenant_id=tenant_id, fingerprint=fingerprint, kind=kind)
+    rows = rows.filter(purpose_code=OuterRef("code") if by_purpose else "")
+    return Subquery(rows.order_by("since").values("since")[:1])
+
+
 # The facts a check decides on, in the order ``_answer`` reads them.
 CHECK_COLUMNS = (
     "is_active",
     "default_lawful_basis",
+    "special_category",
+    "direct_marketing",
+    "compelling_grounds",
     "state__allowed",
     "state__lawful_basis",
     "state__since",
     "state__event_id",
+    "state__event__method",
     "restricted_since",
     "objected_since",
+    "kept_restriction_since",
+    "kept_objection_since",
+    "kept_withdrawal_since",
 )
 
 
-def _with_check_facts(purposes: QuerySet, *, tenant_id: int, number: str) -> QuerySet:
+def _with_check_facts(
+    purposes: QuerySet, *, tenant_id: int, number: str, fingerprint: str
+) -> QuerySet:
     """``purposes`` with what the check needs for ``number``: the state row (LEFT JOIN on the
-    state table's unique index tenant+number+purpose_code) and the number's active restriction
-    and objection (index on tenant+number+kind)."""
+    state table's unique index tenant+number+purpose_code) and its event's method (by primary
+    key), the number's active restriction and objection (index on tenant+number+kind), and the
+    suppression records of its tombstone ``fingerprint`` (unique index)."""
+    kinds = Suppression.Kind
     return purposes.annotate(
         state=FilteredRelation(
             "states",
@@ -138,19 +277,47 @@ def _with_check_facts(purposes: QuerySet, *, tenant_id: int, number: str) -> Que
             tenant_id, number, ProcessingRestriction.Kind.RESTRICTION
         ),
         objected_since=_restriction_since(tenant_id, number, ProcessingRestriction.Kind.OBJECTION),
+        kept_restriction_since=_suppression_since(
+            tenant_id, fingerprint, kinds.RESTRICTION, by_purpose=False
+        ),
+        kept_objection_since=_suppression_since(
+            tenant_id, fingerprint, kinds.OBJECTION, by_purpose=False
+        ),
+        kept_withdrawal_since=_suppression_since(
+            tenant_id, fingerprint, kinds.WITHDRAWAL, by_purpose=True
+        ),
     ).order_by()
 
 
-def consent_check_queryset(*, tenant_id: int, number: str, purpose_code: str) -> QuerySet:
+def consent_check_queryset(
+    *, tenant_id: int, number: str, purpose_code: str, fingerprint: str | None = None
+) -> QuerySet:
     """The check's single statement: the purpose (unique index on tenant+code) with its facts
     for the number (see ``_with_check_facts``)."""
     purposes = Purpose.objects.filter(tenant_id=tenant_id, code=purpose_code)
-    return _with_check_facts(purposes, tenant_id=tenant_id, number=number).values(*CHECK_COLUMNS)
+    if fingerprint is None:
+        fingerprint = number_fingerprint(number)
+    return _with_check_facts(
+        purposes, tenant_id=tenant_id, number=number, fingerprint=fingerprint
+    ).values(*CHECK_COLUMNS)
 
 
-# Stand-ins for the three values of a check, swapped for the real ones in the compiled SQL.
-_CHECK_PLACEHOLDERS = (-7_000_000_001, "\x00check-number\x00", "\x00check-purpose\x00")
-_CHECK_DATETIMES = ("state__since", "restricted_since", "objected_since")
+# Stand-ins for the four values of a check, swapped for the real ones in the compiled SQL.
+_CHECK_PLACEHOLDERS = (
+    -7_000_000_001,
+    "\x00check-number\x00",
+    "\x00check-purpose\x00",
+    "\x00check-fingerprint\x00",
+)
+_CHECK_DATETIMES = (
+    "state__since",
+    "restricted_since",
+    "objected_since",
+    "kept_restriction_since",
+    "kept_objection_since",
+    "kept_withdrawal_since",
+)
+_CHECK_BOOLEANS = ("is_active", "state__allowed", "special_category", "direct_marketing")
 _check_statements: dict[str, tuple[str, tuple]] = {}
 
 
@@ -159,8 +326,10 @@ def _check_statement(vendor: str) -> tuple[str, tuple]:
     and compiling the queryset costs several times more than running it."""
     statement = _check_statements.get(vendor)
     if statement is None:
-        tenant_id, number, code = _CHECK_PLACEHOLDERS
-        queryset = consent_check_queryset(tenant_id=tenant_id, number=number, purpose_code=code)
+        tenant_id, number, code, fingerprint = _CHECK_PLACEHOLDERS
+        queryset = consent_check_queryset(
+            tenant_id=tenant_id, number=number, purpose_code=code, fingerprint=fingerprint
+        )
         statement = _check_statements[vendor] = queryset.query.sql_with_params()
     return statement
 
@@ -168,7 +337,8 @@ def _check_statement(vendor: str) -> tuple[str, tuple]:
 def _check_row(*, tenant_id: int, number: str, purpose_code: str) -> dict | None:
     """Run the check's one statement; the row as ``consent_check_queryset`` would give it."""
     sql, template = _check_statement(connection.vendor)
-    values = dict(zip(_CHECK_PLACEHOLDERS, (tenant_id, number, purpose_code), strict=True))
+    real = (tenant_id, number, purpose_code, number_fingerprint(number))
+    values = dict(zip(_CHECK_PLACEHOLDERS, real, strict=True))
     params = [values.get(p, p) if isinstance(p, (int, str)) else p for p in template]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -179,7 +349,7 @@ def _check_row(*, tenant_id: int, number: str, purpose_code: str) -> dict | None
     data = dict(zip(names, row, strict=True))
     # PostgreSQL returns Python types; SQLite returns 0/1 and naive UTC timestamps (as text
     # from a subquery).
-    for name in ("is_active", "state__allowed"):
+    for name in _CHECK_BOOLEANS:
         if data[name] is not None:
             data[name] = bool(data[name])
     for name in _CHECK_DATETIMES:
@@ -222,14 +392,23 @@ def _answer(row: dict) -> BasisAnswer:
     else:
         action = None
     return _decide(
-        purpose_active=row["is_active"],
-        default_basis=row["default_lawful_basis"],
-        restricted_since=row["restricted_since"],
-        objected=row["objected_since"] is not None,
-        latest_action=action,
-        latest_basis=row["state__lawful_basis"],
-        latest_at=row["state__since"],
-        latest_id=row["state__event_id"],
+        Facts(
+            purpose_active=bool(row["is_active"]),
+            default_basis=row["default_lawful_basis"],
+            special_category=bool(row["special_category"]),
+            direct_marketing=bool(row["direct_marketing"]),
+            compelling_grounds=row["compelling_grounds"] or "",
+            restricted_since=row["restricted_since"],
+            objected_since=row["objected_since"],
+            latest_action=action,
+            latest_basis=row["state__lawful_basis"],
+            latest_method=row["state__event__method"],
+            latest_at=row["state__since"],
+            latest_id=row["state__event_id"],
+            kept_restriction_since=row["kept_restriction_since"],
+            kept_objection_since=row["kept_objection_since"],
+            kept_withdrawal_since=row["kept_withdrawal_since"],
+        )
     )
 
 
@@ -256,7 +435,10 @@ def consent_check_all(tenant: Tenant, number: str) -> list[PurposeAnswer]:
     e164 = normalize_number(number, country=tenant.country, field="number")
     rows = (
         _with_check_facts(
-            Purpose.objects.filter(tenant_id=tenant.pk), tenant_id=tenant.pk, number=e164
+            Purpose.objects.filter(tenant_id=tenant.pk),
+            tenant_id=tenant.pk,
+            number=e164,
+            fingerprint=number_fingerprint(e164),
         )
         .order_by("code")
         .values("pk", "code", "description", *CHECK_COLUMNS)
@@ -302,16 +484,31 @@ def _bases_at(
     *, tenant_id: int, number: str, purposes: list[Purpose], at: datetime
 ) -> list[BasisAnswer]:
     """``lawful_basis_at`` for several purposes in two queries: the restrictions in force at
-    ``at``, and the number's ledger up to ``at`` (index on tenant, number, occurred_at). The
-    ledger itself is read, not the current state, so that a call stored late is judged by the
-    basis at its own time."""
+    ``at`` with the suppression records of the number's tombstone from before ``at``, and the
+    number's ledger up to ``at`` (index on tenant, number, occurred_at). The ledger itself is
+    read, not the current state, so that a call stored late is judged by the basis at its own
+    time."""
     if not purposes:
         return []
+    # Restrictions and objections in force at ``at``, and the suppression records of the
+    # number's tombstone from before ``at``: one statement (UNION ALL).
+    live = _active_restrictions(tenant_id, number, at).values_list(
+        Value("live"), "kind", Value(""), "started_at"
+    )
+    kept_rows = Suppression.objects.filter(
+        tenant_id=tenant_id, fingerprint=number_fingerprint(number), since__lte=at
+    ).values_list(Value("kept"), "kind", "purpose_code", "since")
     since_by_kind: dict[str, datetime] = {}
-    for kind, started_at in _active_restrictions(tenant_id, number, at).values_list(
-        "kind", "started_at"
-    ):
-        since_by_kind[kind] = min(started_at, since_by_kind.get(kind, started_at))
+    kept: dict[tuple[str, str], datetime] = {}
+    for source, kind, code, since in live.order_by().union(kept_rows.order_by(), all=True):
+        if isinstance(since, str):  # SQLite returns a union's timestamps as text
+            since = parse_datetime(since)
+        if since is not None and timezone.is_naive(since):
+            since = since.replace(tzinfo=UTC)
+        if source == "live":
+            since_by_kind[kind] = min(since, since_by_kind.get(kind, since))
+        else:
+            kept[(kind, code)] = min(since, kept.get((kind, code), since))
     latest: dict[int, tuple] = {}
     events = (
         ConsentEvent.objects.filter(
@@ -321,25 +518,32 @@ def _bases_at(
             occurred_at__lte=at,
         )
         .order_by("-occurred_at", "-id")
-        .values_list("purpose_id", "action", "lawful_basis", "occurred_at", "id")
+        .values_list("purpose_id", "action", "lawful_basis", "method", "occurred_at", "id")
     )
     for purpose_id, *event in events:
         latest.setdefault(purpose_id, tuple(event))
+    kinds = Suppression.Kind
     answers = []
     for purpose in purposes:
-        action, basis, occurred_at, event_id = latest.get(purpose.pk, (None, None, None, None))
-        answers.append(
-            _decide(
-                purpose_active=purpose.is_active,
-                default_basis=purpose.default_lawful_basis,
-                restricted_since=since_by_kind.get(ProcessingRestriction.Kind.RESTRICTION),
-                objected=ProcessingRestriction.Kind.OBJECTION in since_by_kind,
-                latest_action=action,
-                latest_basis=basis,
-                latest_at=occurred_at,
-                latest_id=event_id,
-            )
+        action, basis, method, occurred_at, event_id = latest.get(purpose.pk, (None,) * 5)
+        facts = Facts(
+            purpose_active=purpose.is_active,
+            default_basis=purpose.default_lawful_basis,
+            special_category=purpose.special_category,
+            direct_marketing=purpose.direct_marketing,
+            compelling_grounds=purpose.compelling_grounds,
+            restricted_since=since_by_kind.get(ProcessingRestriction.Kind.RESTRICTION),
+            objected_since=since_by_kind.get(ProcessingRestriction.Kind.OBJECTION),
+            latest_action=action,
+            latest_basis=basis,
+            latest_method=method,
+            latest_at=occurred_at,
+            latest_id=event_id,
+            kept_restriction_since=kept.get((kinds.RESTRICTION, "")),
+            kept_objection_since=kept.get((kinds.OBJECTION, "")),
+            kept_withdrawal_since=kept.get((kinds.WITHDRAWAL, purpose.code)),
         )
+        answers.append(_decide(facts))
     return answers
 
 

@@ -134,6 +134,7 @@ class TenantAdmin(GuardedModelAdminMixin, PortalModelAdmin):
             {
                 "fields": [
                     "purpose_gate",
+                    "require_notice_proof",
                     "auto_approve_access",
                     "auto_approve_erasure",
                     "sms_notice_template",

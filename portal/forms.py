@@ -69,7 +69,12 @@ class TenantSettingsForm(forms.ModelForm):
         ),
         (
             "Automation policy",
-            ["purpose_gate", "auto_approve_access", "auto_approve_erasure"],
+            [
+                "purpose_gate",
+                "require_notice_proof",
+                "auto_approve_access",
+                "auto_approve_erasure",
+            ],
         ),
         ("SMS privacy notice", ["sms_notice_template"]),
     ]
@@ -85,6 +90,7 @@ class TenantSettingsForm(forms.ModelForm):
             "privacy_contact_email",
             "supervisory_authority",
             "purpose_gate",
+            "require_notice_proof",
             "auto_approve_access",
             "auto_approve_erasure",
             "sms_notice_template",
@@ -95,6 +101,7 @@ class TenantSettingsForm(forms.ModelForm):
             "timezone": "Time zone",
             "privacy_contact_email": "Privacy contact email",
             "purpose_gate": "Calls for a purpose without a lawful basis",
+            "require_notice_proof": "Require every call to record how the caller was informed",
             "auto_approve_access": "Approve access requests from our API keys automatically",
             "auto_approve_erasure": "Approve erasure requests from our API keys automatically",
             "sms_notice_template": "SMS notice text",

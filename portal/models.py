@@ -71,6 +71,11 @@ class Tenant(models.Model):
     purpose_gate = models.CharField(
         max_length=10, choices=PurposeGate.choices, default=PurposeGate.REFUSE
     )
+    require_notice_proof = models.BooleanField(
+        default=False,
+        help_text="The purpose gate requires each call to record how its caller was informed "
+        "(informed_by, Art. 13): refused or flagged as the purpose gate is set.",
+    )
     auto_approve_access = models.BooleanField(
         default=False,
         help_text="Access and portability requests opened by this tenant's API keys are "

@@ -5,15 +5,23 @@ Every rule is checked before anything is written: a refused consent leaves no tr
 
 Which method records which lawful basis (Art. 6(1), Art. 7):
 
-* consent (a): the *consent methods* — ``ivr_announcement``, ``ivr_keypress``, ``sms_notice``,
-  ``web_form``, ``verbal``. A contract clause is not free consent (Art. 7(4)), and a notice of
-  a legal obligation asks for none.
+* consent (a): the *consent methods*, each a clear affirmative act (Art. 4(11), Recital 32) —
+  ``ivr_keypress`` (key press), ``verbal`` (recorded verbal yes), ``web_form``,
+  ``signed_document``, ``sms_notice`` (the subject's reply to an SMS notice). An
+  ``ivr_announcement`` ("stay on the line if you agree") is not consent: silence or inactivity
+  is no act (EDPB Guidelines 05/2020). It is the Art. 13 notice of a call processed on another
+  basis, recorded on the call (``informed_by``). A contract clause is not free consent
+  (Art. 7(4)), and a notice of a legal obligation asks for none.
 * contract (b): ``contract_clause`` only;
 * legal obligation (c): ``legal_obligation_notice`` only;
 * legitimate interests (f), vital interests (d), public task (e): nothing per subject — they are
   the purpose's default lawful basis, decided by the controller's assessment (for legitimate
-  interests the subject may object, Art. 21). Recording them with a consent method would dress
-  them up as consent, which is refused.
+  interests and public task the subject may object, Art. 21). Recording them with a consent
+  method would dress them up as consent, which is refused.
+
+A purpose processing special categories of data (Art. 9) needs *explicit* consent — an express
+statement: a key press confirming the stated purpose, a recorded verbal statement, or a signed
+document (Art. 9(2)(a)) — or a basis that Art. 9(2) allows for it (``ART9_GROUNDS``).
 """
 
 from __future__ import annotations
@@ -36,15 +44,34 @@ from portal.webhooks import webhook_emit
 
 Method = ConsentEvent.Method
 
-CONSENT_METHODS = frozenset(
-    {
-        Method.IVR_ANNOUNCEMENT,
-        Method.IVR_KEYPRESS,
-        Method.SMS_NOTICE,
-        Method.WEB_FORM,
-        Method.VERBAL,
-    }
-)
+# A clear affirmative act (Art. 4(11), Recital 32): what each method is, in the subject's words.
+CONSENT_METHODS_NAMED = {
+    Method.IVR_KEYPRESS: "key press",
+    Method.VERBAL: "recorded verbal yes",
+    Method.WEB_FORM: "web form",
+    Method.SIGNED_DOCUMENT: "signed document",
+    Method.SMS_NOTICE: "reply to an SMS notice",
+}
+CONSENT_METHODS = frozenset(CONSENT_METHODS_NAMED)
+# Explicit consent for special categories (Art. 9(2)(a)): an express statement of the purpose.
+EXPLICIT_CONSENT_METHODS_NAMED = {
+    Method.IVR_KEYPRESS: "key press confirming the stated purpose",
+    Method.VERBAL: "recorded verbal statement",
+    Method.SIGNED_DOCUMENT: "signed statement",
+}
+EXPLICIT_CONSENT_METHODS = frozenset(EXPLICIT_CONSENT_METHODS_NAMED)
+# The Art. 9(2) grounds a special-category purpose may rest on, by the Art. 6(1) basis they go
+# with. Legitimate interests is none of them (Art. 9(1)).
+ART9_GROUNDS: dict[str, str] = {
+    LawfulBasis.CONSENT: "explicit consent — Art. 9(2)(a)",
+    LawfulBasis.LEGAL_OBLIGATION: "obligations of employment and social security law — "
+    "Art. 9(2)(b); substantial public interest laid down by law — Art. 9(2)(g)",
+    LawfulBasis.VITAL_INTERESTS: "vital interests of a subject unable to consent — Art. 9(2)(c)",
+    LawfulBasis.CONTRACT: "health or social care under a contract with a health professional — "
+    "Art. 9(2)(h), 9(3)",
+    LawfulBasis.PUBLIC_TASK: "substantial public interest — Art. 9(2)(g); public health — "
+    "Art. 9(2)(i)",
+}
 METHODS_BY_BASIS: dict[str, frozenset[str]] = {
     LawfulBasis.CONSENT: CONSENT_METHODS,
     LawfulBasis.CONTRACT: frozenset({Method.CONTRACT_CLAUSE}),
@@ -80,6 +107,16 @@ def _method(method: str | None, basis: str) -> str:
     allowed = METHODS_BY_BASIS[basis]
     if method in allowed:
         return method
+    if method == Method.IVR_ANNOUNCEMENT and basis == LawfulBasis.CONSENT:
+        message = (
+            'An IVR announcement ("stay on the line if you agree") is not consent: silence or '
+            "inactivity is no clear affirmative act (Art. 4(11), Recital 32). Consent is a key "
+            "press (ivr_keypress), a recorded verbal yes (verbal), a web form (web_form), a "
+            "signed document (signed_document) or a reply to an SMS notice (sms_notice). The "
+            "announcement is the Art. 13 notice of a call processed on another basis: record it "
+            "on the call (informed_by)."
+        )
+        raise BusinessRuleError(message, code="not_affirmative_act", field="method")
     if method in CONSENT_METHODS:
         message = (
             f"A {basis} basis cannot be recorded with {method}, a consent method: that would "
@@ -98,6 +135,32 @@ def _method(method: str | None, basis: str) -> str:
         code="basis_method_mismatch",
         fields={"lawful_basis": [message], "method": [message]},
     )
+
+
+def special_category_validate(*, purpose: Purpose, basis: str, method: str | None) -> None:
+    """Art. 9: a special-category purpose rests on explicit consent or another Art. 9(2) ground."""
+    if not purpose.special_category:
+        return
+    if basis not in ART9_GROUNDS:
+        message = (
+            f"Purpose {purpose.code!r} processes special categories of data (Art. 9): "
+            f"{basis} is no ground for that (Art. 9(1)). Art. 9(2) allows: "
+            + "; ".join(f"{b} ({ground})" for b, ground in ART9_GROUNDS.items())
+            + "."
+        )
+        raise BusinessRuleError(message, code="special_category_basis", field="lawful_basis")
+    if basis == LawfulBasis.CONSENT and method not in EXPLICIT_CONSENT_METHODS:
+        message = (
+            f"Purpose {purpose.code!r} processes special categories of data (Art. 9): it needs "
+            "explicit consent, an express statement (Art. 9(2)(a)): "
+            + ", ".join(f"{name} ({m})" for m, name in EXPLICIT_CONSENT_METHODS_NAMED.items())
+            + f". {method} is not explicit. Other grounds Art. 9(2) allows: "
+            + "; ".join(
+                f"{b} ({ground})" for b, ground in ART9_GROUNDS.items() if b != LawfulBasis.CONSENT
+            )
+            + "."
+        )
+        raise BusinessRuleError(message, code="explicit_consent_required", field="method")
 
 
 def _evidence(tenant: Tenant, evidence: Mapping | None, *, number: str) -> dict:
@@ -242,6 +305,8 @@ def _consent_record(
             field="lawful_basis",
         )
     method = _method(method, basis)
+    if giving:
+        special_category_validate(purpose=found, basis=basis, method=method)
     notice = notice_resolve(tenant, notice_version)
     if giving and notice is None:
         raise BusinessRuleError(

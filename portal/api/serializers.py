@@ -20,6 +20,7 @@ class TenantSerializer(serializers.ModelSerializer):
             "privacy_contact_email",
             "supervisory_authority",
             "purpose_gate",
+            "require_notice_proof",
             "auto_approve_access",
             "auto_approve_erasure",
             "sms_notice_template",

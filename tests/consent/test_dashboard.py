@@ -371,7 +371,7 @@ def test_withdraw_button_asks_then_withdraws_with_the_consent_methods(client, ag
     page = client.get(url).content.decode()
     assert "Withdraw this consent?" in page and "+49301234567 — marketing" in page
     methods = re.findall(r'<option value="(\w+)"', page)
-    assert set(methods) == {"ivr_announcement", "ivr_keypress", "sms_notice", "web_form", "verbal"}
+    assert set(methods) == {"ivr_keypress", "verbal", "web_form", "signed_document", "sms_notice"}
     assert not ConsentEvent.objects.filter(action="withdrawn").exists()  # GET writes nothing
 
     before = timezone.now()

@@ -37,7 +37,7 @@ PURPOSES = [
     ("quality_assurance", "legitimate_interests", None),
     ("complaint_handling", "legal_obligation", None),
     ("marketing", "consent", "ivr_keypress"),
-    ("training", "consent", "ivr_announcement"),
+    ("training", "consent", "web_form"),
 ]
 CATEGORIES = ["support", "sales", "complaint"]
 CHUNK = 5_000
