@@ -12,8 +12,28 @@ from calls.models import Call, Recording, RecordingAccess, RetentionRule, Transc
 from calls.selectors import call_media
 from calls.services import MAX_BATCH
 from calls.services.media import LANGUAGE_TAG
+from consent.models import ConsentEvent
 from portal.api.fields import BoundedDateTimeField
 from portal.validators import MAX_PERIOD_DAYS
+
+
+class InformedBySerializer(serializers.Serializer):
+    """How the caller was informed (Art. 13): for every basis, not only consent."""
+
+    method = serializers.ChoiceField(
+        choices=ConsentEvent.Method.choices,
+        help_text="How, e.g. ivr_announcement, sms_notice, contract_clause.",
+    )
+    notice_version = serializers.CharField(
+        max_length=32, help_text="The privacy-notice version in force, as given to the caller."
+    )
+    evidence = serializers.CharField(
+        max_length=255,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="The announcement's version, the SMS notice's id, the contract clause…",
+    )
 
 
 class CallInputSerializer(serializers.Serializer):
@@ -38,6 +58,13 @@ class CallInputSerializer(serializers.Serializer):
         allow_blank=True,
         default="",
         help_text="Retention category, e.g. complaint, sales, support.",
+    )
+    informed_by = InformedBySerializer(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="How the caller was informed (Art. 13); required where the tenant sets "
+        "require_notice_proof.",
     )
 
 
@@ -71,8 +98,11 @@ class CallSerializer(serializers.ModelSerializer):
     gate_flags = serializers.ListField(
         child=serializers.CharField(),
         read_only=True,
-        help_text="Purposes without a lawful basis at ingest (purpose gate in flag mode).",
+        help_text="Purposes without a lawful basis at ingest (purpose gate in flag mode); "
+        "also '(no purpose)' for a call with none, '(no notice proof)' for a call without "
+        "informed_by where the tenant requires it.",
     )
+    informed_by = InformedBySerializer(read_only=True, allow_null=True)
     recording = serializers.SerializerMethodField()
     transcript = serializers.SerializerMethodField()
 
@@ -90,6 +120,7 @@ class CallSerializer(serializers.ModelSerializer):
             "purposes",
             "category",
             "gate_flags",
+            "informed_by",
             "is_restricted",
             "recording",
             "transcript",

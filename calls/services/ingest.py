@@ -10,7 +10,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from calls.models import Call
-from consent.models import Purpose
+from consent.models import ConsentEvent, PrivacyNotice, Purpose
 from consent.selectors import purpose_gate_violations
 from portal.audit import fill_history_actor
 from portal.errors import BusinessRuleError
@@ -23,14 +23,68 @@ MAX_BATCH = 500
 CLOCK_SKEW = timedelta(minutes=5)
 
 
+# Gate flags that are not a purpose's code (a code is a slug: these can never be one).
+FLAG_NO_PURPOSE = "(no purpose)"
+FLAG_NO_NOTICE_PROOF = "(no notice proof)"
+INFORMED_BY_KEYS = ("method", "notice_version", "evidence")
+
+
 def _tenant_purposes(tenant: Tenant, codes) -> dict[str, Purpose]:
     return {p.code: p for p in Purpose.objects.for_tenant(tenant).filter(code__in=set(codes))}
+
+
+def _tenant_notices(tenant: Tenant, items) -> dict[str, PrivacyNotice]:
+    versions = {
+        str(item["notice_version"]).strip()
+        for item in items
+        if isinstance(item, dict) and item.get("notice_version")
+    }
+    if not versions:
+        return {}
+    notices = PrivacyNotice.objects.for_tenant(tenant).filter(version__in=versions)
+    return {notice.version: notice for notice in notices}
+
+
+def _informed_by(value, *, notices: dict[str, PrivacyNotice], started_at, fail) -> dict | None:
+    """How the caller was informed (Art. 13): ``{method, notice_version, evidence}``, the
+    notice a version of the tenant's in force at the call's start."""
+    if value in (None, {}):
+        return None
+    if not isinstance(value, dict):
+        fail("informed_by", "An object with method, notice_version and evidence.")
+        return None
+    unknown = sorted(set(value) - set(INFORMED_BY_KEYS))
+    if unknown:
+        fail(f"informed_by.{unknown[0]}", "Unknown key: use method, notice_version, evidence.")
+    method = value.get("method")
+    if method not in ConsentEvent.Method.values:
+        fail("informed_by.method", "Use one of: " + ", ".join(ConsentEvent.Method.values) + ".")
+    version = str(value.get("notice_version") or "").strip()
+    notice = notices.get(version)
+    if not version:
+        fail("informed_by.notice_version", "Name the privacy-notice version the caller was given.")
+    elif notice is None:
+        fail("informed_by.notice_version", f"The tenant has no notice version {version!r}.")
+    elif notice.effective_from > started_at:
+        fail(
+            "informed_by.notice_version",
+            f"Notice version {version!r} took effect only after the call started.",
+        )
+    evidence = value.get("evidence") or ""
+    if not isinstance(evidence, str) or len(evidence) > 255:
+        fail(
+            "informed_by.evidence",
+            "A text of at most 255 characters (announcement version, SMS id, contract clause).",
+        )
+        evidence = ""
+    return {"method": method, "notice_version": version, "evidence": evidence.strip()}
 
 
 def _call_build(
     *,
     tenant: Tenant,
     purposes_by_code: dict[str, Purpose],
+    notices_by_version: dict[str, PrivacyNotice] | None = None,
     external_id: str,
     direction: str,
     caller: str,
@@ -39,6 +93,7 @@ def _call_build(
     ended_at: datetime | None = None,
     purposes: list[str] | tuple[str, ...] = (),
     category: str = "",
+    informed_by: dict | None = None,
 ) -> tuple[Call, list[Purpose]]:
     """Validate one call without writing anything; every bad field is reported at once."""
     errors: dict[str, list[str]] = {}
@@ -68,6 +123,9 @@ def _call_build(
     if retired:
         fail("purposes", f"Purpose(s) no longer in use: {', '.join(retired)}.")
     chosen = [purposes_by_code[code] for code in codes if code in purposes_by_code]
+    informed = _informed_by(
+        informed_by, notices=notices_by_version or {}, started_at=started_at, fail=fail
+    )
     call = Call(
         tenant=tenant,
         external_id=(external_id or "").strip(),
@@ -82,6 +140,7 @@ def _call_build(
             else None
         ),
         category=category or "",
+        informed_by=informed,
     )
     if not errors:
         try:
@@ -105,25 +164,45 @@ def _call_build(
 def _apply_purpose_gate(call: Call, purposes: list[Purpose]) -> None:
     """Is there a lawful basis for each purpose at the call's start (Art. 6(1))?
 
-    The tenant decides what happens when there is not: refuse the call, or store it with the
-    purposes flagged so that someone looks into it.
+    A call with no purpose has none to rest on (Art. 5(1)(b)): it is refused or flagged like a
+    purpose without basis. Where the tenant requires proof of the notice (Art. 13), a call that
+    does not record how its caller was informed (``informed_by``) is too. The tenant decides
+    what happens: refuse the call, or store it with the gaps flagged for someone to look into.
     """
+    problems: list[str] = []
+    flags: list[str] = []
     if not purposes:
-        return
-    violations = purpose_gate_violations(
-        tenant_id=call.tenant_id, number=call.subject_number, purposes=purposes, at=call.started_at
-    )
-    codes = sorted(p.code for p in violations)
-    if not codes:
+        problems.append("the call names no purpose it is processed for (Art. 5(1)(b))")
+        flags.append(FLAG_NO_PURPOSE)
+    else:
+        violations = purpose_gate_violations(
+            tenant_id=call.tenant_id,
+            number=call.subject_number,
+            purposes=purposes,
+            at=call.started_at,
+        )
+        codes = sorted(p.code for p in violations)
+        if codes:
+            problems.append(
+                f"no lawful basis for the subject at the call's start for: {', '.join(codes)}"
+            )
+            flags.extend(codes)
+    if call.tenant.require_notice_proof and not call.informed_by:
+        problems.append(
+            "the tenant requires proof of how the caller was informed (informed_by, Art. 13)"
+        )
+        flags.append(FLAG_NO_NOTICE_PROOF)
+    if not problems:
         return
     if call.tenant.purpose_gate == Tenant.PurposeGate.REFUSE:
+        field = "informed_by" if flags == [FLAG_NO_NOTICE_PROOF] else "purposes"
+        message = "; ".join(problems)
         raise BusinessRuleError(
-            f"No lawful basis for the subject at the call's start for: {', '.join(codes)} "
-            f"(this tenant refuses such calls).",
+            f"{message[0].upper()}{message[1:]} (this tenant refuses such calls).",
             code="purpose_gate",
-            field="purposes",
+            field=field,
         )
-    call.gate_flags = codes
+    call.gate_flags = flags
 
 
 def _calls_save(built: list[tuple[Call, list[Purpose]]]) -> list[Call]:
@@ -173,7 +252,12 @@ def call_create(*, tenant: Tenant, **fields: Any) -> Call:
     """Store one call (fields as in the API: external_id, direction, caller, callee,
     started_at, ended_at, purposes, category)."""
     purposes_by_code = _tenant_purposes(tenant, fields.get("purposes") or ())
-    call, purposes = _call_build(tenant=tenant, purposes_by_code=purposes_by_code, **fields)
+    call, purposes = _call_build(
+        tenant=tenant,
+        purposes_by_code=purposes_by_code,
+        notices_by_version=_tenant_notices(tenant, [fields.get("informed_by")]),
+        **fields,
+    )
     if Call.objects.for_tenant(tenant).filter(external_id=call.external_id).exists():
         raise _duplicate_error(call.external_id)
     try:
@@ -205,6 +289,7 @@ def call_batch_create(*, tenant: Tenant, calls: list[dict[str, Any]]) -> list[Ca
     purposes_by_code = _tenant_purposes(
         tenant, {code for item in calls for code in item.get("purposes") or ()}
     )
+    notices_by_version = _tenant_notices(tenant, [item.get("informed_by") for item in calls])
     existing = set(
         Call.objects.for_tenant(tenant)
         .filter(external_id__in=[(item.get("external_id") or "").strip() for item in calls])
@@ -215,7 +300,12 @@ def call_batch_create(*, tenant: Tenant, calls: list[dict[str, Any]]) -> list[Ca
     seen: dict[str, int] = {}
     for index, item in enumerate(calls):
         try:
-            call, purposes = _call_build(tenant=tenant, purposes_by_code=purposes_by_code, **item)
+            call, purposes = _call_build(
+                tenant=tenant,
+                purposes_by_code=purposes_by_code,
+                notices_by_version=notices_by_version,
+                **item,
+            )
         except BusinessRuleError as exc:
             for field, messages in (exc.fields or {"": [exc.message]}).items():
                 errors[f"calls.{index}.{field}" if field else f"calls.{index}"] = messages

@@ -8,7 +8,14 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from consent.models import ConsentEvent, LawfulBasis, PrivacyNotice, Purpose, SmsNotice
+from consent.models import (
+    ConsentEvent,
+    InboundSms,
+    LawfulBasis,
+    PrivacyNotice,
+    Purpose,
+    SmsNotice,
+)
 from consent.services import BUNDLED_MESSAGE
 from portal.api.fields import BoundedDateTimeField
 from portal.errors import BusinessRuleError
@@ -146,7 +153,19 @@ class ConsentCheckSerializer(serializers.Serializer):
     event = serializers.IntegerField(
         allow_null=True, help_text="The ledger event the answer rests on."
     )
-    reason = serializers.CharField()
+    reason = serializers.CharField(help_text="Why, in words, with the article of law.")
+    code = serializers.CharField(
+        help_text="What the answer rests on: recorded, default_basis, no_consent, withdrawn, "
+        "announcement_only, not_explicit, restricted, objected, objected_marketing, "
+        "objection_overridden, inactive_purpose, or suppressed_withdrawal, "
+        "suppressed_objection, suppressed_objected_marketing, suppressed_restriction (kept "
+        "after the number's erasure)."
+    )
+    compelling_grounds = serializers.CharField(
+        allow_null=True,
+        help_text="The tenant's compelling legitimate grounds that override an objection "
+        "(Art. 21(1)), when they decide the answer.",
+    )
 
 
 class PurposeSerializer(serializers.ModelSerializer):
@@ -163,8 +182,19 @@ class PurposeSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Purpose
-        fields = ["id", "code", "description", "default_lawful_basis", "is_active", "created_at"]
+        fields = [
+            "id",
+            "code",
+            "description",
+            "default_lawful_basis",
+            "is_active",
+            "special_category",
+            "direct_marketing",
+            "compelling_grounds",
+            "created_at",
+        ]
         read_only_fields = ["id", "created_at"]
+        extra_kwargs = {"compelling_grounds": {"required": False, "allow_blank": True}}
 
 
 class NoticeSerializer(serializers.ModelSerializer):
@@ -203,3 +233,28 @@ class SmsNoticeSerializer(serializers.ModelSerializer):
         model = SmsNotice
         fields = ["id", "message_id", "purpose", "notice_version", "text", "sent_at"]
         read_only_fields = fields
+
+
+class InboundSmsInputSerializer(serializers.Serializer):
+    """What the tenant's SMS provider passes on for a message a subject sent."""
+
+    text = serializers.CharField(
+        allow_blank=True, trim_whitespace=False, max_length=2000, help_text="The message text."
+    )
+    message_id = serializers.CharField(max_length=128, help_text="The provider's message id.")
+
+    def get_fields(self):
+        fields = super().get_fields()
+        # "from" is a Python keyword: declared here so that the field keeps its wire name.
+        fields["from"] = serializers.CharField(
+            max_length=40, help_text="The sender's number, in any usual form."
+        )
+        return fields
+
+
+class InboundSmsSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = InboundSms
+        fields = ["id", "message_id", "outcome", "withdrawn", "received_at"]
+        read_only_fields = fields
+        extra_kwargs = {"withdrawn": {"help_text": "Purposes whose SMS consent was withdrawn."}}

@@ -11,5 +11,6 @@ router.register("notices", views.NoticeViewSet, basename="notice")
 urlpatterns = [
     path("consent/check/", views.ConsentCheckView.as_view(), name="consent-check"),
     path("consent/sms-notices/", views.SmsNoticeView.as_view(), name="consent-sms-notice"),
+    path("sms/inbound/", views.InboundSmsView.as_view(), name="sms-inbound"),
     *router.urls,
 ]

@@ -14,6 +14,8 @@ from consent.api.serializers import (
     ConsentCheckSerializer,
     ConsentEventSerializer,
     ConsentInputSerializer,
+    InboundSmsInputSerializer,
+    InboundSmsSerializer,
     NoticeSerializer,
     PurposeSerializer,
     SmsNoticeInputSerializer,
@@ -21,6 +23,7 @@ from consent.api.serializers import (
 )
 from consent.filters import ConsentEventFilter, PurposeFilter
 from consent.models import ConsentEvent, PrivacyNotice, Purpose
+from portal.api.authentication import ApiKeyAuthentication
 from portal.api.viewsets import TenantAPIView, TenantModelViewSet, TenantViewSet
 from portal.models import ApiKey
 
@@ -92,6 +95,8 @@ class ConsentCheckView(TenantAPIView):
                 "since": answer.since,
                 "event": answer.event_id,
                 "reason": answer.reason,
+                "code": answer.code,
+                "compelling_grounds": answer.compelling_grounds,
             }
         )
 
@@ -157,3 +162,36 @@ class SmsNoticeView(TenantAPIView):
             **serializer.validated_data,
         )
         return Response(SmsNoticeSerializer(sent).data, status=status.HTTP_201_CREATED)
+
+
+class InboundSmsView(TenantAPIView):
+    """An SMS a subject sent, passed on by the tenant's SMS provider (API key of the tenant).
+
+    "STOP" (any case, spaces or punctuation; also STOPALL, UNSUBSCRIBE, CANCEL, END, QUIT,
+    OPTOUT, STOPP) withdraws every consent in force that was given by SMS notice from that
+    number, in the ledger before the answer, with the message as evidence (Art. 7(3)). Other
+    replies are kept and ignored. Idempotent on `message_id`: a retry returns the first outcome.
+    """
+
+    authentication_classes = [ApiKeyAuthentication]
+
+    @extend_schema(
+        request=InboundSmsInputSerializer,
+        responses={201: InboundSmsSerializer, 200: InboundSmsSerializer},
+        summary="Receive an SMS from a subject (STOP withdraws consent given by SMS)",
+    )
+    def post(self, request):
+        serializer = InboundSmsInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        inbound, created = services.sms_inbound_receive(
+            tenant=request.tenant,
+            sender=data["from"],
+            text=data["text"],
+            message_id=data["message_id"],
+            api_key=request.auth,
+        )
+        return Response(
+            InboundSmsSerializer(inbound).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )

@@ -4,7 +4,9 @@
 * ``notices`` — privacy-notice versions (evidence once shown);
 * ``ledger`` — giving and withdrawing, and the current state behind the consent check;
 * ``sms`` — SMS consent notices;
-* ``restrictions`` — restriction and objection of processing (Art. 18, 21).
+* ``restrictions`` — restriction and objection of processing (Art. 18, 21);
+* ``suppression`` — what outlives an erasure (by the number's tombstone);
+* ``sms`` also reads inbound SMS: STOP withdraws consent given by SMS (Art. 7(3)).
 """
 
 from consent.services.ledger import (
@@ -35,7 +37,8 @@ from consent.services.restrictions import (
     processing_restriction_lift,
     processing_restriction_place,
 )
-from consent.services.sms import sms_notice_render, sms_notice_send
+from consent.services.sms import sms_inbound_receive, sms_notice_render, sms_notice_send
+from consent.services.suppression import suppression_record
 
 __all__ = [
     "BUNDLED_MESSAGE",
@@ -58,6 +61,8 @@ __all__ = [
     "purpose_description_validate",
     "purpose_resolve",
     "purpose_update",
+    "sms_inbound_receive",
     "sms_notice_render",
     "sms_notice_send",
+    "suppression_record",
 ]

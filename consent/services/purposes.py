@@ -82,6 +82,27 @@ def lawful_basis_validate(value: str | None, *, field: str = "lawful_basis") -> 
     return value
 
 
+def purpose_law_validate(purpose: Purpose) -> None:
+    """The purpose's flags against its basis: Art. 9 and Art. 21(3)."""
+    basis = purpose.default_lawful_basis
+    if purpose.special_category and basis == LawfulBasis.LEGITIMATE_INTERESTS:
+        raise BusinessRuleError(
+            "A purpose processing special categories of data (Art. 9) cannot rest on legitimate "
+            "interests: Art. 9(1) forbids it. Use explicit consent (Art. 9(2)(a)) or another "
+            "Art. 9(2) ground: legal obligation (9(2)(b), (g)), vital interests (9(2)(c)), "
+            "contract with a health professional (9(2)(h)), public task (9(2)(g), (i)).",
+            code="special_category_basis",
+            field="default_lawful_basis",
+        )
+    if purpose.direct_marketing and purpose.compelling_grounds.strip():
+        raise BusinessRuleError(
+            "No grounds override an objection to direct marketing (Art. 21(3)): leave "
+            "compelling_grounds empty for a direct-marketing purpose.",
+            code="absolute_objection",
+            field="compelling_grounds",
+        )
+
+
 @transaction.atomic
 def purpose_create(
     *,
@@ -90,6 +111,9 @@ def purpose_create(
     description: str,
     default_lawful_basis: str = LawfulBasis.CONSENT,
     is_active: bool = True,
+    special_category: bool = False,
+    direct_marketing: bool = False,
+    compelling_grounds: str = "",
 ) -> Purpose:
     code = purpose_code_validate(code)
     if Purpose.objects.for_tenant(tenant).filter(code=code).exists():
@@ -104,7 +128,11 @@ def purpose_create(
             default_lawful_basis, field="default_lawful_basis"
         ),
         is_active=is_active,
+        special_category=bool(special_category),
+        direct_marketing=bool(direct_marketing),
+        compelling_grounds=(compelling_grounds or "").strip(),
     )
+    purpose_law_validate(purpose)
     full_clean_or_raise(purpose, validate_constraints=False)
     purpose.save()
     return purpose
@@ -118,6 +146,9 @@ def purpose_update(
     description: str | None = None,
     default_lawful_basis: str | None = None,
     is_active: bool | None = None,
+    special_category: bool | None = None,
+    direct_marketing: bool | None = None,
+    compelling_grounds: str | None = None,
 ) -> Purpose:
     """Change a purpose. Its code never changes: integrators and the ledger refer to it."""
     purpose = Purpose.objects.select_for_update().get(pk=purpose.pk)
@@ -136,6 +167,13 @@ def purpose_update(
         )
     if is_active is not None:
         purpose.is_active = is_active
+    if special_category is not None:
+        purpose.special_category = bool(special_category)
+    if direct_marketing is not None:
+        purpose.direct_marketing = bool(direct_marketing)
+    if compelling_grounds is not None:
+        purpose.compelling_grounds = compelling_grounds.strip()
+    purpose_law_validate(purpose)
     full_clean_or_raise(purpose, validate_constraints=False)
     purpose.save()
     return purpose

@@ -8,12 +8,23 @@ Sending a notice records no consent by itself: silence or inactivity is not cons
 
 from __future__ import annotations
 
+import re
 import string
 
 from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 
-from consent.models import PrivacyNotice, Purpose, SmsNotice
+from consent.models import (
+    ConsentEvent,
+    ConsentState,
+    InboundSms,
+    LawfulBasis,
+    PrivacyNotice,
+    Purpose,
+    SmsNotice,
+)
 from consent.selectors import notice_in_effect
+from consent.services.ledger import consent_withdraw
 from consent.services.notices import notice_resolve
 from consent.services.purposes import purpose_resolve
 from portal.errors import BusinessRuleError
@@ -97,3 +108,85 @@ def sms_notice_send(
         sent_by=sent_by if getattr(sent_by, "is_authenticated", False) else None,
         sent_by_api_key=api_key,
     )
+
+
+# Replies that mean "stop" (case, spaces and punctuation aside): the usual keywords of SMS
+# providers, and the German "STOPP".
+STOP_WORDS = frozenset(
+    {"STOP", "STOPP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "OPTOUT", "REVOKE"}
+)
+
+
+def sms_is_stop(text: str) -> bool:
+    """Whether a reply says STOP: "stop", " Stop! ", "STOP ALL", "opt-out"…"""
+    return re.sub(r"[^A-Z]", "", (text or "").upper()) in STOP_WORDS
+
+
+@transaction.atomic
+def sms_inbound_receive(
+    *, tenant: Tenant, sender: str, text: str, message_id: str, api_key: ApiKey | None = None
+) -> tuple[InboundSms, bool]:
+    """An SMS the tenant's provider passed on; returns it and whether it is new.
+
+    STOP withdraws every consent in force that was given by SMS notice from that number, with
+    the inbound message as evidence, in the ledger before this returns: withdrawing is as easy
+    as giving (Art. 7(3)). Any other reply is kept and ignored. The provider's message id makes
+    it idempotent: a retried webhook returns the first outcome and records nothing new.
+    """
+    message_id = (message_id or "").strip()
+    if not message_id or len(message_id) > 128:
+        raise BusinessRuleError(
+            "message_id is the provider's id of the message (1 to 128 characters).",
+            code="required" if not message_id else "invalid",
+            field="message_id",
+        )
+    if not isinstance(text, str):
+        raise BusinessRuleError("text is the message's text.", code="invalid", field="text")
+    e164 = normalize_number(sender, country=tenant.country, field="from")
+    existing = InboundSms.objects.for_tenant(tenant).filter(message_id=message_id).first()
+    if existing is not None:
+        return existing, False
+    stop = sms_is_stop(text)
+    withdrawn: list[str] = []
+    if stop:
+        given_by_sms = (
+            ConsentState.objects.select_for_update()
+            .filter(
+                tenant=tenant,
+                number=e164,
+                allowed=True,
+                lawful_basis=LawfulBasis.CONSENT,
+                event__method=ConsentEvent.Method.SMS_NOTICE,
+            )
+            .order_by("purpose_code")
+        )
+        for state in given_by_sms:
+            consent_withdraw(
+                tenant=tenant,
+                number=e164,
+                purpose=state.purpose_code,
+                method=ConsentEvent.Method.SMS_NOTICE,
+                evidence={"message_id": message_id},
+                source=ConsentEvent.Source.API,
+                api_key=api_key,
+            )
+            withdrawn.append(state.purpose_code)
+    try:
+        with transaction.atomic():
+            inbound = InboundSms.objects.create(
+                tenant=tenant,
+                message_id=message_id,
+                number=e164,
+                text=text[:2000],
+                outcome=InboundSms.Outcome.WITHDRAWN if stop else InboundSms.Outcome.IGNORED,
+                withdrawn=withdrawn,
+                api_key=api_key,
+            )
+    except IntegrityError:  # the same message arrived concurrently: the first one counts
+        raise BusinessRuleError(
+            f"Message {message_id} is being received by another request.",
+            code="duplicate",
+            field="message_id",
+            status_code=409,
+        ) from None
+    return inbound, True

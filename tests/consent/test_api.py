@@ -14,7 +14,7 @@ from tests.factories import ConsentEventFactory, PurposeFactory
 
 pytestmark = pytest.mark.django_db
 
-CHECK_KEYS = {"allowed", "basis", "since", "event", "reason"}
+CHECK_KEYS = {"allowed", "basis", "since", "event", "reason", "code", "compelling_grounds"}
 
 
 @pytest.fixture
@@ -65,6 +65,8 @@ def test_give_check_withdraw_check_with_the_history_intact(api_a, payload, key_a
         "since": withdrawn["occurred_at"],
         "event": withdrawn["id"],
         "reason": refused["reason"],
+        "code": "withdrawn",
+        "compelling_grounds": None,
     }
     assert "withdrawn" in refused["reason"]
 
@@ -189,6 +191,8 @@ def test_check_answers_exactly_its_fields_and_names_bad_input(api_a, purposes_a)
         "since": None,
         "event": None,
         "reason": answer.json()["reason"],
+        "code": "default_basis",
+        "compelling_grounds": None,
     }
     unknown = check(api_a, "030 1234567", "newsletter")
     assert unknown.status_code == 400 and "purpose" in unknown.json()["error"]["fields"]

@@ -210,6 +210,8 @@ def test_subject_page_gives_the_apis_check_answer_for_every_purpose(
             "since": since,
             "event": answer.event_id,
             "reason": answer.reason,
+            "code": answer.code,
+            "compelling_grounds": answer.compelling_grounds,
         } == expected, code
     page = response.content.decode()
     for code, answer in answers.items():
