@@ -38,9 +38,14 @@ from consent.services.restrictions import (
     processing_restriction_place,
 )
 from consent.services.sms import sms_inbound_receive, sms_notice_render, sms_notice_send
-from consent.services.suppression import suppression_record
+from consent.services.suppression import (
+    SUPPRESSION_EXPLANATION,
+    suppression_record,
+    suppressions_for,
+)
 
 __all__ = [
+    "SUPPRESSION_EXPLANATION",
     "BUNDLED_MESSAGE",
     "CATCH_ALL_CODES",
     "CONSENT_METHODS",
@@ -65,4 +70,5 @@ __all__ = [
     "sms_notice_render",
     "sms_notice_send",
     "suppression_record",
+    "suppressions_for",
 ]

@@ -18,6 +18,17 @@ from django.db import transaction
 from consent.models import ConsentState, LawfulBasis, ProcessingRestriction, Suppression
 from portal.redaction import number_fingerprint
 
+# What the subject is told (erasure certificate, access package): the minimal record kept.
+SUPPRESSION_EXPLANATION = (
+    "When your data is erased we keep one minimal record: for each consent you had withdrawn, "
+    "each objection and each restriction still in force, its kind, the purpose and the date, "
+    "filed under a keyed hash of your number (never the number itself). We keep it so that "
+    "your withdrawal or objection is still respected if you call again (Article 17(3)(b) with "
+    "Articles 21 and 7(3) GDPR): without it, erasing your data would also erase your objection, "
+    "which is in your own interest to keep. It is pseudonymised personal data (Article 4(5)) "
+    "and is used for nothing else."
+)
+
 
 @transaction.atomic
 def suppression_record(*, tenant_id: int, number: str, request_ref: int) -> list[Suppression]:
@@ -47,3 +58,13 @@ def suppression_record(*, tenant_id: int, number: str, request_ref: int) -> list
         )
         kept.append(row)
     return kept
+
+
+def suppressions_for(*, tenant_id: int, numbers=(), fingerprints=()) -> list[Suppression]:
+    """The suppression records kept for any of ``numbers`` (E.164) or tombstones."""
+    fingerprints = [*fingerprints, *(number_fingerprint(n) for n in numbers)]
+    return list(
+        Suppression.objects.filter(tenant_id=tenant_id, fingerprint__in=fingerprints).order_by(
+            "since", "kind"
+        )
+    )

@@ -20,6 +20,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from calls.models import ErasureGround, FileDeletion
+from consent.services import SUPPRESSION_EXPLANATION, suppressions_for
 from dsr.models import DataSubjectRequest, ErasureCertificate, ErasureItem
 from dsr.services.base import record_event, save_request
 
@@ -35,6 +36,7 @@ COUNT_WORDS = {
     "consent_state": ("current consent state", "current consent states"),
     "restriction": ("restriction or objection", "restrictions and objections"),
     "sms_notice": ("SMS notice", "SMS notices"),
+    "inbound_sms": ("SMS received from the subject", "SMS received from the subject"),
     "hold_number": ("number named by a legal hold", "numbers named by legal holds"),
     "request_number": ("number kept by another request", "numbers kept by other requests"),
     "package": ("access package", "access packages"),
@@ -183,6 +185,18 @@ def certificate_content(request: DataSubjectRequest, *, version: int) -> dict:
             "fingerprints": fingerprints,
             "fingerprint_method": FINGERPRINT_METHOD,
             "note": "The subject's numbers are not kept: only these keyed hashes (tombstones).",
+        },
+        "kept_suppressions": {
+            "explanation": SUPPRESSION_EXPLANATION,
+            "records": [
+                {
+                    "kind": row.kind,
+                    "kind_text": row.get_kind_display(),
+                    "purpose": row.purpose_code or None,
+                    "since": row.since,
+                }
+                for row in suppressions_for(tenant_id=tenant.pk, fingerprints=fingerprints)
+            ],
         },
         "steps": steps,
         "erased_total": dict(sorted(totals.items())),

@@ -7,7 +7,9 @@ An erasure request's items (``ErasureItem``) are found by the subject's numbers:
   leaves storage with every version by the ``FileDeletion`` path; with it go the transcript, the
   recording-access entries and the supplementary statements (Art. 16) of the call;
 * ``number`` — each of the request's numbers: its consent ledger and current state
-  (``ConsentEvent.objects.erase_for_request``), restrictions and objections, SMS notices;
+  (``ConsentEvent.objects.erase_for_request``), restrictions and objections, SMS notices sent
+  and received — after its withdrawals, objections and restrictions in force are kept by its
+  tombstone in consent's suppression list (``consent.services.suppression_record``);
 * ``hold_number`` — a legal hold's copy of the number (deferred while the hold is in force);
 * ``request`` — another request of the subject: its copy of the numbers, name, email and
   details, and its access package (deferred while that request is open).
@@ -57,11 +59,12 @@ from calls.services import (
 from consent.models import (
     ConsentEvent,
     ConsentState,
+    InboundSms,
     ProcessingRestriction,
     SmsNotice,
     ledger_erasure,
 )
-from consent.services import processing_restriction_lift
+from consent.services import processing_restriction_lift, suppression_record
 from dsr.models import (
     OPEN_STATUSES,
     AccessPackage,
@@ -93,6 +96,7 @@ NUMBER_HISTORY = (
     (ConsentState, ("number",)),
     (ProcessingRestriction, ("number", "reason")),
     (SmsNotice, ("number", "message_id", "text")),
+    (InboundSms, ("number", "message_id", "text")),
 )
 # A request's own record of the subject, blanked when it is erased.
 REQUEST_PERSONAL_FIELDS = ("name", "email", "details", "verification_note")
@@ -320,9 +324,16 @@ def _hold_ids(call: Call, ctx: Context) -> list[int]:
 
 def erase_number_data(ctx: Context, number: str) -> Outcome:
     """The consent ledger and current state, restrictions and objections, and SMS notices of
-    one number — and the number in their history."""
+    one number — and the number in their history.
+
+    First, what the subject asked to stop outlives the erasure: the withdrawals, objections and
+    restrictions in force are kept by the number's tombstone (``suppression_record``, Art.
+    17(3)(b) with Art. 21 and 7(3)), so that the erased caller stays objected."""
     tenant_id = ctx.tenant_id
     counts: Counter = Counter()
+    counts["suppression_kept"] = len(
+        suppression_record(tenant_id=tenant_id, number=number, request_ref=ctx.request_ref)
+    )
     if ctx.before is None:
         counts["consent_event"] = ConsentEvent.objects.erase_for_request(
             tenant_id=tenant_id, numbers=[number], request_id=ctx.request_ref
@@ -350,6 +361,11 @@ def erase_number_data(ctx: Context, number: str) -> Outcome:
     notices = SmsNotice.objects.filter(ctx.older("sent_at"), tenant_id=tenant_id, number=number)
     counts["sms_notice"] = notices.count()
     notices.delete()
+    received = InboundSms.objects.filter(
+        ctx.older("received_at"), tenant_id=tenant_id, number=number
+    )
+    counts["inbound_sms"] = received.count()
+    received.delete()
     for model, fields in NUMBER_HISTORY:
         history = model.history.model.objects.filter(
             ctx.older("history_date"), tenant_id=tenant_id, number=number

@@ -27,7 +27,13 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from calls.models import Call, LegalHoldNumber
-from consent.models import ConsentEvent, ConsentState, ProcessingRestriction, SmsNotice
+from consent.models import (
+    ConsentEvent,
+    ConsentState,
+    InboundSms,
+    ProcessingRestriction,
+    SmsNotice,
+)
 from dsr.models import (
     OPEN_STATUSES,
     DataSubjectRequest,
@@ -56,6 +62,7 @@ NUMBER_COLUMNS = (
     (ConsentState, ("number",), "updated_at"),
     (ProcessingRestriction, ("number",), "started_at"),
     (SmsNotice, ("number",), "sent_at"),
+    (InboundSms, ("number",), "received_at"),
     (RequestSubjectNumber, ("number",), "request__created_at"),
     (LegalHoldNumber, ("number",), "hold__applied_at"),
 )

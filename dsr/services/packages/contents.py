@@ -21,6 +21,7 @@ from zipstream import ZIP_DEFLATED, ZIP_STORED, ZipStream
 
 from calls.models import Call, RecordingAccess, RetentionRule
 from consent.models import LawfulBasis, PrivacyNotice, Purpose
+from consent.services import SUPPRESSION_EXPLANATION, suppressions_for
 from dsr import selectors
 from dsr.models import (
     CallRectification,
@@ -88,6 +89,7 @@ def _call_row(call: Call, rectifications: dict[int, list], missing: set[int]) ->
         "category": call.category,
         "purposes": sorted(p.code for p in call.purposes.all()),
         "restricted": call.is_restricted,
+        "informed_by": call.informed_by,
         "recording": (
             {
                 "file": None if call.pk in missing else _recording_arcname(recording),
@@ -259,6 +261,14 @@ def letter_context(request: DataSubjectRequest) -> dict:
         "authority": tenant.supervisory_authority,
         "consultations": consultations,
         "consent_history": consent_history,
+        "informed": [
+            {"call": call.pk, "at": timezone.localtime(call.started_at, tz), **call.informed_by}
+            for call in calls.filter(informed_by__isnull=False).order_by("started_at", "id")
+        ],
+        "suppression_explanation": SUPPRESSION_EXPLANATION,
+        "suppressions": suppressions_for(
+            tenant_id=tenant.pk, numbers=selectors.request_numbers(request)
+        ),
         "platform": settings.PLATFORM_NAME,
     }
 
