@@ -10,7 +10,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('calls', '0005_call_informed_by'),
+        ('calls', '0006_call_informed_by'),
         ('consent', '0004_ledger_newest_first_index'),
         ('portal', '0004_tenant_require_notice_proof'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('calls', '0004_call_partial_indexes_flagged_restricted'),
+        ('calls', '0005_legal_holds_from_dsr'),
     ]
 
     operations = [
