@@ -136,3 +136,13 @@ def retention_rule_for(call: Call, *, rules: RulesIndex | None = None) -> Retent
     if rules is not None:
         return rules.get((call.tenant_id, call.category))
     return RetentionRule.objects.filter(tenant_id=call.tenant_id, category=call.category).first()
+
+
+def calls_informed(*, tenant, number: str, limit: int = 10) -> list[Call]:
+    """The latest calls with ``number`` (E.164) that record how the caller was informed
+    (``informed_by``, Art. 13), newest first."""
+    return list(
+        Call.objects.for_tenant(tenant)
+        .filter(Q(caller=number) | Q(callee=number), informed_by__isnull=False)
+        .order_by("-started_at", "-id")[:limit]
+    )

@@ -7,8 +7,10 @@ class ConsentConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from consent import workqueues
         from consent.admin import consent_rate_table
         from consent.views.overview import consent_rate_panel
+        from portal import workqueues as portal_workqueues
         from portal.admin import register_tenant_panel
         from portal.dashboard import register_nav, register_overview_panel
         from portal.webhooks import register_event
@@ -22,6 +24,7 @@ class ConsentConfig(AppConfig):
             "consent.withdrawn",
             "A consent was withdrawn: stop processing the number for that purpose.",
         )
+        portal_workqueues.register(workqueues.announcement_only_consent)
         register_tenant_panel(
             "consent_rates", "Consent", "Consent rate per purpose", consent_rate_table
         )

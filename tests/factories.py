@@ -28,11 +28,13 @@ from calls.models import (
 from consent.models import (
     ConsentEvent,
     ConsentState,
+    InboundSms,
     LawfulBasis,
     PrivacyNotice,
     ProcessingRestriction,
     Purpose,
     SmsNotice,
+    Suppression,
 )
 from dsr.models import AccessPackage, CallRectification, DataSubjectRequest
 from portal import services
@@ -226,6 +228,30 @@ class SmsNoticeFactory(factory.django.DjangoModelFactory):
     notice = factory.SubFactory(PrivacyNoticeFactory, tenant=factory.SelfAttribute("..tenant"))
     message_id = factory.Sequence(lambda n: f"msg-{n}")
     text = "Notice"
+
+
+@registers(Suppression)
+class SuppressionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Suppression
+
+    tenant = factory.SubFactory(TenantFactory)
+    fingerprint = factory.Sequence(lambda n: f"{n:064x}")
+    kind = Suppression.Kind.OBJECTION
+    since = factory.LazyFunction(timezone.now)
+    request_ref = 1
+
+
+@registers(InboundSms)
+class InboundSmsFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = InboundSms
+
+    tenant = factory.SubFactory(TenantFactory)
+    number = factory.Sequence(lambda n: f"+49301237{n:04d}")
+    message_id = factory.Sequence(lambda n: f"in-{n}")
+    text = "STOP"
+    outcome = InboundSms.Outcome.IGNORED
 
 
 @registers(Call)

@@ -11,10 +11,12 @@ from django.utils.html import format_html, format_html_join
 from consent import selectors, services
 from consent.models import (
     ConsentEvent,
+    InboundSms,
     PrivacyNotice,
     ProcessingRestriction,
     Purpose,
     SmsNotice,
+    Suppression,
 )
 from portal.access import visible_tenant_ids
 from portal.admin import PortalModelAdmin, ReadOnlyAdminMixin, status_badge
@@ -116,10 +118,27 @@ class ConsentEventAdmin(NumberSearchMixin, ReadOnlyAdminMixin, PortalModelAdmin)
         return actions
 
 
+PURPOSE_LAW_FIELDS = (
+    "default_lawful_basis",
+    "special_category",
+    "direct_marketing",
+    "compelling_grounds",
+)
+
+
 class PurposeForm(forms.ModelForm):
     class Meta:
         model = Purpose
-        fields = ["tenant", "code", "description", "default_lawful_basis", "is_active"]
+        fields = [
+            "tenant",
+            "code",
+            "description",
+            "default_lawful_basis",
+            "is_active",
+            "special_category",
+            "direct_marketing",
+            "compelling_grounds",
+        ]
 
     def clean(self):
         data = super().clean()
@@ -128,6 +147,9 @@ class PurposeForm(forms.ModelForm):
                 data["code"] = services.purpose_code_validate(data["code"])
             if "description" in data:
                 data["description"] = services.purpose_description_validate(data["description"])
+            services.purpose_law_validate(
+                Purpose(**{f: data.get(f) for f in PURPOSE_LAW_FIELDS if f in data})
+            )
         except BusinessRuleError as exc:
             raise _rule_to_validation(exc) from None
         return data
@@ -136,8 +158,22 @@ class PurposeForm(forms.ModelForm):
 @admin.register(Purpose)
 class PurposeAdmin(PortalModelAdmin):
     form = PurposeForm
-    list_display = ["code", "tenant", "description", "default_lawful_basis", "is_active"]
-    list_filter = [("tenant", VisibleRelatedFilter), "default_lawful_basis", "is_active"]
+    list_display = [
+        "code",
+        "tenant",
+        "description",
+        "default_lawful_basis",
+        "special_category",
+        "direct_marketing",
+        "is_active",
+    ]
+    list_filter = [
+        ("tenant", VisibleRelatedFilter),
+        "default_lawful_basis",
+        "special_category",
+        "direct_marketing",
+        "is_active",
+    ]
     search_fields = ["code", "description"]
     list_select_related = ["tenant"]
 
@@ -146,7 +182,7 @@ class PurposeAdmin(PortalModelAdmin):
         return ["tenant", "code"] if obj is not None else []
 
     def save_model(self, request, obj, form, change):
-        data = {f: form.cleaned_data[f] for f in ("description", "default_lawful_basis")}
+        data = {f: form.cleaned_data[f] for f in ("description", *PURPOSE_LAW_FIELDS)}
         data["is_active"] = form.cleaned_data["is_active"]
         if change:
             saved = services.purpose_update(purpose=obj, **data)
@@ -251,6 +287,31 @@ class SmsNoticeAdmin(NumberSearchMixin, ReadOnlyAdminMixin, PortalModelAdmin):
     list_display = ["sent_at", "number", "purpose", "notice", "message_id", "tenant"]
     list_filter = [("tenant", VisibleRelatedFilter)]
     list_select_related = ["tenant", "purpose", "notice"]
+
+
+@admin.register(Suppression)
+class SuppressionAdmin(ReadOnlyAdminMixin, PortalModelAdmin):
+    """What outlived an erasure, by the number's tombstone: read only (erasure writes it)."""
+
+    list_display = ["kind", "purpose_code", "since", "fingerprint_short", "request_ref", "tenant"]
+    list_filter = [("tenant", VisibleRelatedFilter), "kind"]
+    list_select_related = ["tenant"]
+
+    @admin.display(description="Tombstone")
+    def fingerprint_short(self, obj):
+        return f"{obj.fingerprint[:12]}…"
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+
+@admin.register(InboundSms)
+class InboundSmsAdmin(NumberSearchMixin, ReadOnlyAdminMixin, PortalModelAdmin):
+    list_display = ["received_at", "number", "outcome", "message_id", "tenant"]
+    list_filter = [("tenant", VisibleRelatedFilter), "outcome"]
+    list_select_related = ["tenant"]
 
 
 def consent_rate_table(tenant: Tenant) -> str:

@@ -30,6 +30,7 @@ from consent.services.purposes import (
     purpose_create,
     purpose_delete,
     purpose_description_validate,
+    purpose_law_validate,
     purpose_resolve,
     purpose_update,
 )
@@ -61,6 +62,7 @@ __all__ = [
     "processing_restriction_lift",
     "processing_restriction_place",
     "purpose_code_validate",
+    "purpose_law_validate",
     "purpose_create",
     "purpose_delete",
     "purpose_description_validate",

@@ -35,7 +35,7 @@ from django.utils import timezone
 from calls.models import Call
 from consent.models import ConsentEvent, ConsentState, LawfulBasis, Purpose, SmsNotice
 from consent.services.notices import notice_resolve
-from consent.services.purposes import lawful_basis_validate, purpose_resolve
+from consent.services.purposes import ART9_GROUNDS, lawful_basis_validate, purpose_resolve
 from portal.errors import BusinessRuleError
 from portal.models import ApiKey, Tenant
 from portal.numbers import normalize_number
@@ -60,18 +60,6 @@ EXPLICIT_CONSENT_METHODS_NAMED = {
     Method.SIGNED_DOCUMENT: "signed statement",
 }
 EXPLICIT_CONSENT_METHODS = frozenset(EXPLICIT_CONSENT_METHODS_NAMED)
-# The Art. 9(2) grounds a special-category purpose may rest on, by the Art. 6(1) basis they go
-# with. Legitimate interests is none of them (Art. 9(1)).
-ART9_GROUNDS: dict[str, str] = {
-    LawfulBasis.CONSENT: "explicit consent — Art. 9(2)(a)",
-    LawfulBasis.LEGAL_OBLIGATION: "obligations of employment and social security law — "
-    "Art. 9(2)(b); substantial public interest laid down by law — Art. 9(2)(g)",
-    LawfulBasis.VITAL_INTERESTS: "vital interests of a subject unable to consent — Art. 9(2)(c)",
-    LawfulBasis.CONTRACT: "health or social care under a contract with a health professional — "
-    "Art. 9(2)(h), 9(3)",
-    LawfulBasis.PUBLIC_TASK: "substantial public interest — Art. 9(2)(g); public health — "
-    "Art. 9(2)(i)",
-}
 METHODS_BY_BASIS: dict[str, frozenset[str]] = {
     LawfulBasis.CONSENT: CONSENT_METHODS,
     LawfulBasis.CONTRACT: frozenset({Method.CONTRACT_CLAUSE}),

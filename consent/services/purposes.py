@@ -32,6 +32,18 @@ CATCH_ALL_CODES = frozenset(
         "anypurpose",
     }
 )
+# The Art. 9(2) grounds a special-category purpose may rest on, by the Art. 6(1) basis they go
+# with. Legitimate interests is none of them (Art. 9(1)).
+ART9_GROUNDS: dict[str, str] = {
+    LawfulBasis.CONSENT: "explicit consent — Art. 9(2)(a)",
+    LawfulBasis.LEGAL_OBLIGATION: "obligations of employment and social security law — "
+    "Art. 9(2)(b); substantial public interest laid down by law — Art. 9(2)(g)",
+    LawfulBasis.VITAL_INTERESTS: "vital interests of a subject unable to consent — Art. 9(2)(c)",
+    LawfulBasis.CONTRACT: "health or social care under a contract with a health professional — "
+    "Art. 9(2)(h), 9(3)",
+    LawfulBasis.PUBLIC_TASK: "substantial public interest — Art. 9(2)(g); public health — "
+    "Art. 9(2)(i)",
+}
 BUNDLE_SEPARATORS = re.compile(r"[,;+&|\s]+")
 BUNDLED_MESSAGE = (
     "One purpose per consent event: consent must be specific (Art. 6(1)(a), 7(2)). "
@@ -88,9 +100,9 @@ def purpose_law_validate(purpose: Purpose) -> None:
     if purpose.special_category and basis == LawfulBasis.LEGITIMATE_INTERESTS:
         raise BusinessRuleError(
             "A purpose processing special categories of data (Art. 9) cannot rest on legitimate "
-            "interests: Art. 9(1) forbids it. Use explicit consent (Art. 9(2)(a)) or another "
-            "Art. 9(2) ground: legal obligation (9(2)(b), (g)), vital interests (9(2)(c)), "
-            "contract with a health professional (9(2)(h)), public task (9(2)(g), (i)).",
+            "interests: Art. 9(1) forbids it. Art. 9(2) allows: "
+            + "; ".join(f"{b} ({ground})" for b, ground in ART9_GROUNDS.items())
+            + ".",
             code="special_category_basis",
             field="default_lawful_basis",
         )

@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.views.generic import DetailView, FormView
 
+from calls.selectors import calls_informed
 from consent import selectors, services
 from consent.filters import ConsentLedgerFilterSet
 from consent.forms import (
@@ -56,6 +57,13 @@ def record_url(**prefill: str) -> str:
 
 
 def action_state(event: ConsentEvent) -> tuple[str, str]:
+    if (
+        event.method == ConsentEvent.Method.IVR_ANNOUNCEMENT
+        and event.lawful_basis == LawfulBasis.CONSENT
+        and event.action == ConsentEvent.Action.GIVEN
+    ):
+        # Recorded before such events were refused: silence is no consent (Art. 4(11)).
+        return "announcement only, not consent", "danger"
     if event.action == ConsentEvent.Action.GIVEN:
         return "given", "ok"
     return "withdrawn", "warning"
@@ -185,6 +193,7 @@ class SubjectView(TenantDashboardView):
             ],
             "restrictions": list(restrictions.order_by("kind", "started_at")),
             "sms_notices": list(sms_notices),
+            "informed_calls": calls_informed(tenant=self.tenant, number=number),
             "record_url": record_url(number=number),
             "sms_url": f"{reverse('dashboard:consent:sms')}?{urlencode({'number': number})}",
             # dashboard/includes/table.html
