@@ -183,7 +183,10 @@ class CallListQuerySerializer(serializers.Serializer):
 
 class ConsultationQuerySerializer(serializers.Serializer):
     purpose = serializers.CharField(
-        max_length=255, help_text="Why the recording or transcript is consulted (logged)."
+        max_length=255,
+        help_text="Why it is consulted (logged): the code of one of the tenant's purposes "
+        "compatible with the call's purposes (Art. 5(1)(b)); another is refused with 400 "
+        "naming the compatible ones.",
     )
     how = serializers.ChoiceField(
         choices=[RecordingAccess.How.DOWNLOAD, RecordingAccess.How.PLAYBACK],

@@ -248,6 +248,28 @@ def consultation_record(
     )
 
 
+def consultation_purposes(call: Call) -> list[str]:
+    """The purposes a consultation of the call may serve: its own purposes still in use — what
+    the recording was collected for is compatible with it (Art. 5(1)(b), 6(4))."""
+    return sorted(p.code for p in call.purposes.all() if p.is_active)
+
+
+def consultation_purpose_resolve(*, call: Call, purpose: str) -> str:
+    """The purpose code given to consult a call, if it is compatible; else a 400 naming the
+    compatible ones (Art. 5(1)(b): no further processing for an incompatible purpose)."""
+    code = (purpose or "").strip().lower()
+    compatible = consultation_purposes(call)
+    if code in compatible:
+        return code
+    named = ", ".join(compatible) if compatible else "none: the call names no purpose in use"
+    raise BusinessRuleError(
+        f"{purpose!r} is not a purpose this call may be consulted for: name one of the tenant's "
+        f"purposes compatible with the call's purposes (Art. 5(1)(b)). Compatible: {named}.",
+        code="incompatible_purpose",
+        field="purpose",
+    )
+
+
 @dataclass
 class OpenRecording:
     recording: Recording
@@ -258,7 +280,10 @@ class OpenRecording:
 @transaction.atomic
 def recording_open(*, call: Call, how: str, purpose: str, **who: Any) -> OpenRecording:
     """Log the consultation and open the recording for reading (``who``: user, api_key,
-    ip_address). If the file cannot be opened, nothing is logged."""
+    ip_address) for ``purpose``, a code compatible with the call's purposes. If the file
+    cannot be opened, nothing is logged."""
+    consultation_check(call=call, user=who.get("user"))
+    purpose = consultation_purpose_resolve(call=call, purpose=purpose)
     access = consultation_record(
         call=call, what=RecordingAccess.What.RECORDING, how=how, purpose=purpose, **who
     )
@@ -268,7 +293,10 @@ def recording_open(*, call: Call, how: str, purpose: str, **who: Any) -> OpenRec
 
 @transaction.atomic
 def transcript_read(*, call: Call, how: str, purpose: str, **who: Any) -> Transcript:
-    """Log the consultation and return the transcript."""
+    """Log the consultation for ``purpose`` (a code compatible with the call's purposes) and
+    return the transcript."""
+    consultation_check(call=call, user=who.get("user"))
+    purpose = consultation_purpose_resolve(call=call, purpose=purpose)
     consultation_record(
         call=call, what=RecordingAccess.What.TRANSCRIPT, how=how, purpose=purpose, **who
     )

@@ -196,7 +196,8 @@ def test_support_cannot_delete(client, support_user, tenant_a):
 
 def test_access_log_and_history_pages(staff, tenant_a, wav):
     call = _with_recording(CallFactory(tenant=tenant_a), wav)
-    services.recording_open(call=call, how="download", purpose="QA").file.close()
+    call.purposes.add(PurposeFactory(tenant=tenant_a, code="quality_assurance"))
+    services.recording_open(call=call, how="download", purpose="quality_assurance").file.close()
     access = RecordingAccess.objects.get()
     assert staff.get("/admin/calls/recordingaccess/").status_code == 200
     assert staff.get("/admin/calls/recordingaccess/add/").status_code == 403

@@ -32,10 +32,10 @@ def _ingest_find_stream(api, wav) -> tuple[Call, str]:
     for written in ("+49 30 1234567", "030 1234567", "0049301234567"):
         found = api.get("/api/v1/calls/", {"number": written}).json()["results"]
         assert [c["id"] for c in found] == [call_id], written
-    streamed = api.get(f"/api/v1/calls/{call_id}/recording/", {"purpose": "Complaint 12"})
+    streamed = api.get(f"/api/v1/calls/{call_id}/recording/", {"purpose": "service_delivery"})
     assert streamed.status_code == 200
     assert b"".join(streamed.streaming_content) == wav
-    assert RecordingAccess.objects.filter(call_id=call_id, purpose="Complaint 12").count() == 1
+    assert RecordingAccess.objects.filter(call_id=call_id, purpose="service_delivery").count() == 1
     return Call.objects.get(pk=call_id), Recording.objects.get(call_id=call_id).file.name
 
 

@@ -7,14 +7,17 @@ import pytest
 from calls import services
 from calls.models import FileDeletion, Recording, RecordingAccess, Transcript
 from tests.calls.conftest import stored_files, upload
-from tests.factories import CallFactory
+from tests.factories import CallFactory, PurposeFactory
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def call_a(tenant_a):
-    return CallFactory(tenant=tenant_a)
+    call = CallFactory(tenant=tenant_a)
+    for code in ("complaint_handling", "quality_assurance"):
+        call.purposes.add(PurposeFactory(tenant=tenant_a, code=code))
+    return call
 
 
 def test_upload_stores_the_file_under_a_random_tenant_key_with_its_sha256(api_a, call_a, wav):
@@ -120,7 +123,7 @@ def test_streaming_needs_a_purpose_and_is_logged(api_a, call_a, wav, key_a):
     assert not RecordingAccess.objects.exists()
     response = api_a.get(
         f"/api/v1/calls/{call_a.pk}/recording/",
-        {"purpose": "Complaint 4711"},
+        {"purpose": "complaint_handling"},
         REMOTE_ADDR="10.1.2.3",
     )
     assert response.status_code == 200
@@ -130,21 +133,21 @@ def test_streaming_needs_a_purpose_and_is_logged(api_a, call_a, wav, key_a):
     assert f"call-{call_a.pk}" in response["Content-Disposition"]
     access = RecordingAccess.objects.get()
     assert (access.call, access.what, access.how) == (call_a, "recording", "download")
-    assert access.purpose == "Complaint 4711"
+    assert access.purpose == "complaint_handling"
     assert access.api_key == key_a and access.ip_address == "10.1.2.3"
 
 
 def test_playback_is_inline_and_logged_as_playback(api_a, call_a, wav):
     upload(api_a, call_a.pk, wav)
     response = api_a.get(
-        f"/api/v1/calls/{call_a.pk}/recording/", {"purpose": "QA", "how": "playback"}
+        f"/api/v1/calls/{call_a.pk}/recording/", {"purpose": "quality_assurance", "how": "playback"}
     )
     assert response["Content-Disposition"].startswith("inline")
     assert RecordingAccess.objects.get().how == "playback"
 
 
 def test_a_call_without_recording_is_a_404_and_nothing_is_logged(api_a, call_a):
-    response = api_a.get(f"/api/v1/calls/{call_a.pk}/recording/", {"purpose": "QA"})
+    response = api_a.get(f"/api/v1/calls/{call_a.pk}/recording/", {"purpose": "quality_assurance"})
     assert response.status_code == 404
     assert not RecordingAccess.objects.exists()
 
@@ -152,16 +155,17 @@ def test_a_call_without_recording_is_a_404_and_nothing_is_logged(api_a, call_a):
 def test_a_restricted_call_is_not_played_except_by_the_dpo(api_a, client, call_a, wav, dpo_user):
     upload(api_a, call_a.pk, wav)
     type(call_a).objects.filter(pk=call_a.pk).update(is_restricted=True)
-    refused = api_a.get(f"/api/v1/calls/{call_a.pk}/recording/", {"purpose": "QA"})
+    refused = api_a.get(f"/api/v1/calls/{call_a.pk}/recording/", {"purpose": "quality_assurance"})
     assert refused.status_code == 403
     assert refused.json()["error"]["code"] == "restricted"
-    transcript = api_a.get(f"/api/v1/calls/{call_a.pk}/transcript/", {"purpose": "QA"})
+    url = f"/api/v1/calls/{call_a.pk}/transcript/"
+    transcript = api_a.get(url, {"purpose": "quality_assurance"})
     assert transcript.status_code == 403
     assert not RecordingAccess.objects.exists()
     client.force_login(dpo_user)
     allowed = client.get(
         f"/api/v1/calls/{call_a.pk}/recording/",
-        {"purpose": "Legal claim"},
+        {"purpose": "complaint_handling"},
         HTTP_X_TENANT=call_a.tenant.slug,
     )
     assert allowed.status_code == 200
@@ -176,10 +180,10 @@ def test_transcripts_are_set_replaced_and_read_with_a_logged_purpose(api_a, call
     assert replaced.status_code == 200
     assert Transcript.objects.get().history.count() == 2
     assert api_a.get(url).status_code == 400  # purpose missing
-    response = api_a.get(url, {"purpose": "Complaint"})
+    response = api_a.get(url, {"purpose": "complaint_handling"})
     assert response.json()["text"] == "Guten Abend"
     access = RecordingAccess.objects.get()
-    assert (access.what, access.purpose) == ("transcript", "Complaint")
+    assert (access.what, access.purpose) == ("transcript", "complaint_handling")
     listed = api_a.get(f"/api/v1/calls/{call_a.pk}/").json()
     assert listed["transcript"]["language"] == "de-DE" and "text" not in listed["transcript"]
 
@@ -201,7 +205,7 @@ def test_bad_transcripts_name_the_field(api_a, call_a, body, field):
 
 def test_the_access_log_of_a_call_is_listed(api_a, call_a, wav):
     upload(api_a, call_a.pk, wav)
-    api_a.get(f"/api/v1/calls/{call_a.pk}/recording/", {"purpose": "QA"})
+    api_a.get(f"/api/v1/calls/{call_a.pk}/recording/", {"purpose": "quality_assurance"})
     [entry] = api_a.get(f"/api/v1/calls/{call_a.pk}/accesses/").json()["results"]
-    assert entry["what"] == "recording" and entry["purpose"] == "QA"
+    assert entry["what"] == "recording" and entry["purpose"] == "quality_assurance"
     assert entry["who"].startswith("api_key:")

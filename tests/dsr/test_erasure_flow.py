@@ -98,7 +98,7 @@ def subject_via_the_api(api, tenant) -> dict:
         )
         assert response.status_code == 201, response.content
     for name in ("inbound", "held"):  # playback, logged with its purpose
-        played = api.get(f"/api/v1/calls/{calls[name]}/recording/", {"purpose": "Complaint 12"})
+        played = api.get(f"/api/v1/calls/{calls[name]}/recording/", {"purpose": "service_delivery"})
         assert played.status_code == 200
         b"".join(played.streaming_content)
     hold = api.post(
