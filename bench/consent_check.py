@@ -60,9 +60,11 @@ from consent.models import (  # noqa: E402
     PrivacyNotice,
     ProcessingRestriction,
     Purpose,
+    Suppression,
 )
 from consent.selectors import consent_check, consent_check_queryset  # noqa: E402
 from portal.models import Tenant  # noqa: E402
+from portal.redaction import number_fingerprint  # noqa: E402
 from portal.services import api_key_create, tenant_create  # noqa: E402
 
 TENANT = "bench"
@@ -124,6 +126,7 @@ def wipe(tenant) -> None:
             ConsentState._meta.db_table,
             ConsentEvent._meta.db_table,
             ProcessingRestriction._meta.db_table,
+            Suppression._meta.db_table,
         ):
             cursor.execute(f"DELETE FROM {table} WHERE tenant_id = %s", [tenant.pk])
 
@@ -194,6 +197,25 @@ def load(tenant, purposes, notice, total: int) -> int:
         print(f"\r  loaded {written:>9,} events ({rate:,.0f}/s)", end="", flush=True)
     print()
     return numbers
+
+
+def load_suppressions(tenant, numbers: int) -> int:
+    """Suppression records as erasures leave them (by tombstone): an objection for one number
+    in 89 and a withdrawal of marketing for one in 53, among numbers the ledger still has and
+    numbers it never saw (erased), so that the check's suppression lookups find rows."""
+    if Suppression.objects.filter(tenant=tenant).exists():
+        return Suppression.objects.filter(tenant=tenant).count()
+    since = timezone.now() - timedelta(days=30)
+    rows = []
+    for i in range(0, numbers + numbers // 10):
+        fingerprint = number_fingerprint(number_for(i))
+        common = {"tenant": tenant, "fingerprint": fingerprint, "since": since, "request_ref": i}
+        if i % 89 == 0:
+            rows.append(Suppression(kind="objection", **common))
+        if i % 53 == 0:
+            rows.append(Suppression(kind="withdrawal", purpose_code="marketing", **common))
+    Suppression.objects.bulk_create(rows, batch_size=5_000)
+    return len(rows)
 
 
 def analyze() -> None:
@@ -316,9 +338,14 @@ def main() -> None:
     else:
         numbers = ConsentState.objects.filter(tenant=tenant).values("number").distinct().count()
         print(f"Reusing the {existing:,} events already loaded in {database_label()}.")
+    suppressions = load_suppressions(tenant, numbers)
+    analyze()
     events = ConsentEvent.objects.filter(tenant=tenant).count()
     states = ConsentState.objects.filter(tenant=tenant).count()
-    print(f"Ledger: {events:,} events, {states:,} current states, {numbers:,} numbers.")
+    print(
+        f"Ledger: {events:,} events, {states:,} current states, {numbers:,} numbers, "
+        f"{suppressions:,} suppression records."
+    )
 
     questions = samples(numbers, args.samples)
     if connection.vendor == "postgresql":
