@@ -69,8 +69,16 @@ class RetentionRuleForm(forms.Form):
         label="Minimum age (days)",
         required=False,
         min_value=0,
-        help_text="A legal obligation to keep these calls this long (Art. 17(3)(b)): every "
-        "deletion before then is refused. Empty: no minimum.",
+        help_text="Keep these calls this long (Art. 17(3)(b) or (e)): every deletion before "
+        "then is refused. Empty: no minimum.",
+    )
+    legal_ground = forms.ChoiceField(
+        label="Ground of the minimum",
+        choices=[("", "— no minimum —"), *ErasureGround.choices],
+        required=False,
+        help_text="Art. 17(3)(b) when a law obliges you to keep the calls (commercial, tax or "
+        "telecom law); Art. 17(3)(e) when you keep them for legal claims (a limitation period). "
+        "Required with a minimum.",
     )
     legal_reference = forms.CharField(
         label="Legal reference",

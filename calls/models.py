@@ -163,6 +163,16 @@ class RecordingAccess(TenantOwnedModel):
         return f"{self.how} of {self.what} (call {self.call_id})"
 
 
+class ErasureGround(models.TextChoices):
+    """The exceptions of Art. 17(3) that let data be kept despite an erasure request."""
+
+    EXPRESSION = "art_17_3_a", "Art. 17(3)(a): freedom of expression and information"
+    LEGAL_OBLIGATION = "art_17_3_b", "Art. 17(3)(b): compliance with a legal obligation"
+    PUBLIC_HEALTH = "art_17_3_c", "Art. 17(3)(c): public interest in public health"
+    ARCHIVING = "art_17_3_d", "Art. 17(3)(d): archiving, research or statistics"
+    LEGAL_CLAIMS = "art_17_3_e", "Art. 17(3)(e): establishment, exercise or defence of legal claims"
+
+
 class RetentionRule(TenantOwnedModel):
     """Per tenant and category: storage limitation (max) and a legal obligation to keep (min)."""
 
@@ -174,6 +184,14 @@ class RetentionRule(TenantOwnedModel):
         null=True,
         blank=True,
         help_text="Keep calls at least this long (a legal obligation, Art. 17(3)(b)/(e)).",
+    )
+    legal_ground = models.CharField(
+        max_length=12,
+        choices=ErasureGround.choices,
+        blank=True,
+        help_text="The Art. 17(3) exception the minimum rests on: art_17_3_b for a legal "
+        "obligation to keep (commercial, tax or telecom law), art_17_3_e for legal claims "
+        "(a limitation period). Required with a minimum.",
     )
     legal_reference = models.TextField(blank=True)
     created_at = models.DateTimeField(default=now, editable=False)
@@ -204,9 +222,17 @@ class RetentionRule(TenantOwnedModel):
             and self.min_age_days > self.max_age_days
         ):
             errors["min_age_days"] = "The minimum cannot be longer than the maximum."
+        if self.min_age_days and not self.legal_ground:
+            # A minimum keeps data despite an erasure request: only on an Art. 17(3) ground.
+            errors["legal_ground"] = (
+                "Name the Art. 17(3) ground behind the minimum: art_17_3_b (a legal obligation "
+                "to keep) or art_17_3_e (legal claims, e.g. a limitation period)."
+            )
         if self.min_age_days and not (self.legal_reference or "").strip():
-            # A minimum is a legal obligation to keep (Art. 17(3)(b)): say which one.
-            errors["legal_reference"] = "Name the legal obligation behind the minimum."
+            # Say which law: the statute or the limitation period behind the minimum.
+            errors["legal_reference"] = (
+                "Name the law behind the minimum (the obligation or the limitation period)."
+            )
         if errors:
             raise ValidationError(errors)
 
@@ -245,16 +271,6 @@ class FileDeletion(TenantOwnedModel):
 
 # ---------------------------------------------------------------------------------------------
 # Legal holds (Art. 17(3))
-
-
-class ErasureGround(models.TextChoices):
-    """The exceptions of Art. 17(3) that let data be kept despite an erasure request."""
-
-    EXPRESSION = "art_17_3_a", "Art. 17(3)(a): freedom of expression and information"
-    LEGAL_OBLIGATION = "art_17_3_b", "Art. 17(3)(b): compliance with a legal obligation"
-    PUBLIC_HEALTH = "art_17_3_c", "Art. 17(3)(c): public interest in public health"
-    ARCHIVING = "art_17_3_d", "Art. 17(3)(d): archiving, research or statistics"
-    LEGAL_CLAIMS = "art_17_3_e", "Art. 17(3)(e): establishment, exercise or defence of legal claims"
 
 
 class LegalHold(TenantOwnedModel):

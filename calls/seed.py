@@ -46,6 +46,8 @@ RETENTION_RULES = {
     "complaint": {
         "min_age_days": 5 * 365,
         "max_age_days": 6 * 365,
+        # A limitation period: kept for legal claims (e), not by a duty to keep (b).
+        "legal_ground": "art_17_3_e",
         "legal_reference": "Statute of limitations for claims arising from complaints "
         "(e.g. § 195, § 199 BGB; Statute of Limitations Act 1957 s. 11 in Ireland).",
     },

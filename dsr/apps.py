@@ -14,6 +14,9 @@ class DsrConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from django.apps import apps
+
+        from calls.services import call_personal_fields_register
         from calls.signals import hold_released
         from dsr import views, workqueues
         from dsr.services import notifications
@@ -21,6 +24,9 @@ class DsrConfig(AppConfig):
         from portal.dashboard import register_nav, register_overview_panel
 
         notifications.register_events()
+        # A subject's statement on a call (Art. 16) is personal data: redacted in its history
+        # whenever the call is deleted, by whatever path.
+        call_personal_fields_register(apps.get_model("dsr", "CallRectification"), ["statement"])
         hold_released.connect(resume_deferred_erasures, dispatch_uid="dsr.resume_after_release")
         portal_workqueues.register(workqueues.request_queues)
         portal_workqueues.register(workqueues.erasure_queues)

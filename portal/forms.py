@@ -77,6 +77,7 @@ class TenantSettingsForm(forms.ModelForm):
             ],
         ),
         ("SMS privacy notice", ["sms_notice_template"]),
+        ("Retention", ["default_max_age_days"]),
     ]
 
     class Meta:
@@ -94,6 +95,7 @@ class TenantSettingsForm(forms.ModelForm):
             "auto_approve_access",
             "auto_approve_erasure",
             "sms_notice_template",
+            "default_max_age_days",
         ]
         labels = {
             "name": "Display name",
@@ -105,6 +107,7 @@ class TenantSettingsForm(forms.ModelForm):
             "auto_approve_access": "Approve access requests from our API keys automatically",
             "auto_approve_erasure": "Approve erasure requests from our API keys automatically",
             "sms_notice_template": "SMS notice text",
+            "default_max_age_days": "Default maximum age of calls (days)",
         }
         help_texts = {
             "sms_notice_template": "Placeholders: {tenant}, {purpose}, {url}.",

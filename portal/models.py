@@ -10,7 +10,7 @@ import zoneinfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.utils.timezone import now
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
@@ -37,6 +37,10 @@ class TenantQuerySet(models.QuerySet):
         from portal.access import visible_tenant_ids
 
         return self.filter(tenant_id__in=visible_tenant_ids(principal))
+
+
+# The longest retention period anything may name: 100 years.
+MAX_RETENTION_DAYS = 36500
 
 
 class Tenant(models.Model):
@@ -90,6 +94,13 @@ class Tenant(models.Model):
         blank=True,
         default="{tenant} records calls for {purpose}. Privacy notice: {url} "
         "Reply STOP to withdraw.",
+    )
+    default_max_age_days = models.PositiveIntegerField(
+        default=365,
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_RETENTION_DAYS)],
+        help_text="Storage limitation by default (Art. 5(1)(e)): calls of a category without a "
+        "retention rule (or whose rule has no maximum) are deleted by the daily sweep after "
+        "this many days.",
     )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=now, editable=False)

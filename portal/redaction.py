@@ -56,16 +56,29 @@ def redact_history(
     ``note`` replaces each row's change reason; ``None`` keeps the reasons (where they are the
     record of what was decided, e.g. a request's transitions).
     """
+    return redact_history_of(model, model._meta.pk.attname, pks, fields=fields, note=note)
+
+
+def redact_history_of(
+    model: type[models.Model],
+    key: str,
+    values: Iterable,
+    *,
+    fields: Iterable[str],
+    note: str | None,
+) -> int:
+    """``redact_history`` for the historical rows whose column ``key`` is one of ``values``
+    (e.g. every historical transcript of some calls: ``key="call_id"``). Set-based: one UPDATE
+    per 500 values, however many rows they have."""
     history_model = model.history.model
-    pk_name = model._meta.pk.attname
-    values = {name: redaction_value(history_model._meta.get_field(name)) for name in fields}
+    updates = {name: redaction_value(history_model._meta.get_field(name)) for name in fields}
     if note is not None:
-        values["history_change_reason"] = note[:100] if _reason_is_short(history_model) else note
-    pks = list(pks)
+        updates["history_change_reason"] = note[:100] if _reason_is_short(history_model) else note
+    values = list(values)
     total = 0
-    for start in range(0, len(pks), 500):
-        chunk = pks[start : start + 500]
-        total += history_model.objects.filter(**{f"{pk_name}__in": chunk}).update(**values)
+    for start in range(0, len(values), 500):
+        chunk = values[start : start + 500]
+        total += history_model.objects.filter(**{f"{key}__in": chunk}).update(**updates)
     return total
 
 

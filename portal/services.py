@@ -33,6 +33,7 @@ TENANT_SETTING_FIELDS = (
     "supervisory_authority",
     "purpose_gate",
     "require_notice_proof",
+    "default_max_age_days",
     "auto_approve_access",
     "auto_approve_erasure",
     "sms_notice_template",

@@ -313,6 +313,8 @@ class RetentionRuleFactory(factory.django.DjangoModelFactory):
     category = factory.Sequence(lambda n: f"category-{n}")
     max_age_days = 365
     min_age_days = None
+    # A minimum rests on a ground: here a limitation period, Art. 17(3)(e).
+    legal_ground = factory.LazyAttribute(lambda rule: "art_17_3_e" if rule.min_age_days else "")
     legal_reference = ""
 
 

@@ -385,11 +385,25 @@ class RecordingAccessAdmin(ReadOnlyAdminMixin, PortalModelAdmin):
 
 @admin.register(RetentionRule)
 class RetentionRuleAdmin(PortalModelAdmin):
-    list_display = ["category", "tenant", "max_age_days", "min_age_days", "legal_reference"]
+    list_display = [
+        "category",
+        "tenant",
+        "max_age_days",
+        "min_age_days",
+        "legal_ground",
+        "legal_reference",
+    ]
     list_filter = ["tenant"]
     list_select_related = ["tenant"]
     search_fields = ["category", "legal_reference"]
-    fields = ["tenant", "category", "max_age_days", "min_age_days", "legal_reference"]
+    fields = [
+        "tenant",
+        "category",
+        "max_age_days",
+        "min_age_days",
+        "legal_ground",
+        "legal_reference",
+    ]
 
     def get_readonly_fields(self, request, obj=None):
         return ["tenant"] if obj is not None else []

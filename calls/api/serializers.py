@@ -243,6 +243,7 @@ class RetentionRuleSerializer(serializers.ModelSerializer):
             "category",
             "max_age_days",
             "min_age_days",
+            "legal_ground",
             "legal_reference",
             "created_at",
         ]

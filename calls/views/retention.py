@@ -38,6 +38,7 @@ class RetentionRuleListView(TenantListView):
         Column("Category", "category", kind="code"),
         Column("Deleted after", lambda rule: _days(rule.max_age_days), empty="never"),
         Column("Kept at least", lambda rule: _days(rule.min_age_days), empty="no minimum"),
+        Column("Ground", lambda rule: rule.get_legal_ground_display(), empty="—"),
         Column("Legal reference", "legal_reference"),
         Column("Created", "created_at", kind="date"),
     ]

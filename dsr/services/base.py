@@ -232,10 +232,12 @@ def policy_snapshot(tenant: Tenant) -> dict:
                 "category": rule.category,
                 "min_age_days": rule.min_age_days,
                 "max_age_days": rule.max_age_days,
+                "legal_ground": rule.legal_ground,
                 "legal_reference": rule.legal_reference,
             }
             for rule in rules
         ],
+        "default_max_age_days": tenant.default_max_age_days,
         "country": tenant.country,
         "timezone": tenant.timezone,
         "supervisory_authority": tenant.supervisory_authority,

@@ -21,6 +21,7 @@ class TenantSerializer(serializers.ModelSerializer):
             "supervisory_authority",
             "purpose_gate",
             "require_notice_proof",
+            "default_max_age_days",
             "auto_approve_access",
             "auto_approve_erasure",
             "sms_notice_template",

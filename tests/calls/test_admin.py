@@ -216,7 +216,7 @@ def test_retention_rules_are_edited_in_the_admin_through_the_service(staff, tena
         "/admin/calls/retentionrule/add/",
         {"tenant": tenant_a.pk, "category": "complaint", "min_age_days": 10, "max_age_days": 20},
     )
-    assert bad.status_code == 200 and "legal obligation" in bad.content.decode()
+    assert bad.status_code == 200 and "Art. 17(3) ground" in bad.content.decode()
 
 
 def test_odd_ids_in_admin_urls_are_not_errors(staff):

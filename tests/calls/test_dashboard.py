@@ -590,6 +590,7 @@ def test_admin_adds_edits_and_deletes_a_rule(client, admin_a, tenant_a):
             "category": "complaint",
             "max_age_days": "2190",
             "min_age_days": "1825",
+            "legal_ground": "art_17_3_e",
             "legal_reference": "§ 195 BGB",
         },
     )
@@ -602,7 +603,12 @@ def test_admin_adds_edits_and_deletes_a_rule(client, admin_a, tenant_a):
 
     edit = f"{RULES}{rule.pk}/edit/"
     assert 'value="2190"' in client.get(edit).content.decode()
-    form = {"category": "complaint", "max_age_days": "2555", "min_age_days": "1825"}
+    form = {
+        "category": "complaint",
+        "max_age_days": "2555",
+        "min_age_days": "1825",
+        "legal_ground": "art_17_3_e",
+    }
     response = client.post(edit, {**form, "legal_reference": "§ 195 BGB"})
     assert response.status_code == 302
     rule.refresh_from_db()
@@ -628,15 +634,21 @@ def field_errors(response, field: str) -> str:
     "data, field, message",
     [
         (
-            {"category": "complaint", "min_age_days": "1825"},
+            {"category": "complaint", "min_age_days": "1825", "legal_ground": "art_17_3_e"},
             "legal_reference",
-            "Name the legal obligation behind the minimum.",
+            "Name the law behind the minimum",
+        ),
+        (
+            {"category": "complaint", "min_age_days": "1825", "legal_reference": "§ 195 BGB"},
+            "legal_ground",
+            "Name the Art. 17(3) ground behind the minimum",
         ),
         (
             {
                 "category": "complaint",
                 "max_age_days": "30",
                 "min_age_days": "60",
+                "legal_ground": "art_17_3_b",
                 "legal_reference": "x",
             },
             "min_age_days",

@@ -26,6 +26,7 @@ def test_rules_are_created_listed_changed_and_deleted(api_a):
             "category": "complaint",
             "max_age_days": 2190,
             "min_age_days": 1825,
+            "legal_ground": "art_17_3_e",
             "legal_reference": "§ 195 BGB",
         },
         format="json",
@@ -47,10 +48,21 @@ def test_rules_are_created_listed_changed_and_deleted(api_a):
     "body, field",
     [
         (
-            {"category": "sales", "max_age_days": 30, "min_age_days": 60, "legal_reference": "x"},
+            {
+                "category": "sales",
+                "max_age_days": 30,
+                "min_age_days": 60,
+                "legal_ground": "art_17_3_b",
+                "legal_reference": "x",
+            },
             "min_age_days",
         ),
-        ({"category": "sales", "min_age_days": 60}, "legal_reference"),
+        (
+            {"category": "sales", "min_age_days": 60, "legal_ground": "art_17_3_b"},
+            "legal_reference",
+        ),
+        ({"category": "sales", "min_age_days": 60, "legal_reference": "HGB § 257"}, "legal_ground"),
+        ({"category": "sales", "min_age_days": 60, "legal_ground": "art_99"}, "legal_ground"),
         ({"category": "Sales Calls", "max_age_days": 30}, "category"),
         ({"category": "sales", "max_age_days": -1}, "max_age_days"),
         ({"category": "sales", "max_age_days": 0}, "max_age_days"),
@@ -118,20 +130,24 @@ def test_the_sweep_deletes_exactly_the_calls_past_their_maximum(tenant_a, tenant
         _aged(tenant_a, "support", 400).pk,
         _aged(tenant_a, "complaint", 2200).pk,
         _aged(tenant_b, "sales", 31).pk,
+        # No rule: the tenant's default maximum (365 days) applies.
+        _aged(tenant_b, "support", 4000).pk,
+        _aged(tenant_a, "", 4000).pk,
     }
     kept = {
         _aged(tenant_a, "sales", 89).pk,
         _aged(tenant_a, "support", 300).pk,
         _aged(tenant_a, "complaint", 1900).pk,  # past the minimum, under the maximum
         _aged(tenant_a, "complaint", 100).pk,
-        _aged(tenant_b, "support", 4000).pk,  # tenant B has no rule for support
-        _aged(tenant_a, "", 4000).pk,  # no category, no rule
+        _aged(tenant_b, "support", 300).pk,  # no rule, under the default maximum
+        _aged(tenant_a, "", 364).pk,  # no category, no rule, under the default maximum
         _aged(tenant_b, "sales", 29).pk,
     }
     report = services.retention_sweep(batch_size=2)
     assert set(Call.objects.values_list("pk", flat=True)) == kept
     assert report.deleted_total == len(doomed)
     assert report.deleted[("tenant-a", "sales")] == 1 and report.deleted[("tenant-b", "sales")] == 1
+    assert report.deleted[("tenant-b", "support")] == 1 and report.deleted[("tenant-a", "")] == 1
     assert ("tenant-b", "support", 1) in report.without_rule
     assert ("tenant-a", "", 1) in report.without_rule
     second = services.retention_sweep()
@@ -167,7 +183,8 @@ def test_the_command_prints_counts_and_calls_kept_without_rule(tenant_a, rules):
     call_command("retention_sweep", "--dry-run", stdout=out)
     text = out.getvalue()
     assert "dry run" in text and "tenant-a / sales: would delete 2" in text
-    assert "tenant-a / unknown-category: kept 1" in text and "no retention rule" in text
+    assert "tenant-a / unknown-category: 1 call(s) without a retention rule" in text
+    assert "default maximum age applies" in text
     assert Call.objects.count() == 3
     out = StringIO()
     call_command("retention_sweep", stdout=out)
@@ -187,3 +204,32 @@ def test_the_sweep_runs_daily_as_a_celery_task(tenant_a, rules):
     assert Call.history.filter(history_type="-").first().history_actor == (
         "task:calls.tasks.retention_sweep"
     )
+
+
+def test_the_default_maximum_age_is_the_tenants_setting(tenant_a, tenant_b):
+    """Storage limitation by default (Art. 5(1)(e)): a category without a rule is deleted after
+    the tenant's ``default_max_age_days``; a rule without a maximum gets it too."""
+    tenant_a.default_max_age_days = 30
+    tenant_a.save()
+    RetentionRuleFactory(tenant=tenant_a, category="complaint", max_age_days=None)
+    old = {_aged(tenant_a, "support", 31).pk, _aged(tenant_a, "complaint", 31).pk}
+    young = {_aged(tenant_a, "support", 29).pk, _aged(tenant_b, "support", 31).pk}
+    report = services.retention_sweep()
+    assert set(Call.objects.values_list("pk", flat=True)) == young
+    assert report.deleted[("tenant-a", "support")] == 1
+    call = Call.history.filter(id__in=old, history_type="-").first()
+    assert "default maximum of 30 days" in call.history_change_reason
+
+
+def test_tenant_admins_read_and_change_the_default_maximum(api_a, tenant_a):
+    assert api_a.get("/api/v1/tenant/").json()["default_max_age_days"] == 365
+    changed = api_a.patch("/api/v1/tenant/", {"default_max_age_days": 730}, format="json")
+    assert changed.status_code == 200 and changed.json()["default_max_age_days"] == 730
+    tenant_a.refresh_from_db()
+    assert tenant_a.default_max_age_days == 730
+    for bad in (0, -1, 36501, "a year", None):
+        response = api_a.patch("/api/v1/tenant/", {"default_max_age_days": bad}, format="json")
+        assert response.status_code == 400, bad
+        assert "default_max_age_days" in str(response.json()), response.json()
+    tenant_a.refresh_from_db()
+    assert tenant_a.default_max_age_days == 730

@@ -54,6 +54,7 @@ def subject(tenant_a, tenant_b):
         category="complaint",
         min_age_days=1825,
         max_age_days=2190,
+        legal_ground="art_17_3_e",
         legal_reference="§ 195 BGB statute of limitations",
     )
     data = Subject(tenant=tenant_a)

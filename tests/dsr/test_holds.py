@@ -241,13 +241,13 @@ def test_a_hold_placed_while_the_sweep_runs_still_counts(tenant_a, monkeypatch):
 
     RetentionRule.objects.create(tenant=tenant_a, category="support", max_age_days=30)
     call = CallFactory(tenant=tenant_a, started_at=timezone.now() - timedelta(days=90))
-    real_delete = retention_module.call_delete
+    real_delete = retention_module.calls_delete
 
-    def hold_first(**kwargs):
-        LegalHoldFactory(tenant=tenant_a, calls=[kwargs["call"].pk])
-        return real_delete(**kwargs)
+    def hold_first(calls, **kwargs):
+        LegalHoldFactory(tenant=tenant_a, calls=[call.pk for call in calls])
+        return real_delete(calls, **kwargs)
 
-    monkeypatch.setattr(retention_module, "call_delete", hold_first)
+    monkeypatch.setattr(retention_module, "calls_delete", hold_first)
     report = retention_sweep()
     assert report.deleted_total == 0
     assert Call.objects.filter(pk=call.pk).exists()

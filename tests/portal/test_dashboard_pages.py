@@ -275,9 +275,12 @@ def test_admin_changes_policy_and_controller_details(client, admin_a, tenant_a):
         "purpose_gate": "flag",
         "auto_approve_access": "on",
         "sms_notice_template": tenant_a.sms_notice_template,
+        "default_max_age_days": "730",
     }
+    assert "Default maximum age of calls (days)" in page
     response = client.post("/dashboard/settings/", data, follow=True)
     assert "Settings saved" in response.content.decode()
+    assert Tenant.objects.get(pk=tenant_a.pk).default_max_age_days == 730
     tenant = Tenant.objects.get(pk=tenant_a.pk)
     assert tenant.purpose_gate == "flag" and tenant.auto_approve_access is True
     assert tenant.auto_approve_erasure is False and tenant.legal_name == "Tenant A GmbH"

@@ -3,17 +3,36 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
+from simple_history.utils import bulk_create_with_history
 
 from calls import selectors
-from calls.models import Call, FileDeletion, Recording
-from calls.services.retention.holds import HoldsIndex, holds_for_call
+from calls.models import (
+    Call,
+    ErasureGround,
+    FileDeletion,
+    Recording,
+    RecordingAccess,
+    Transcript,
+)
+from calls.services.retention.holds import HoldsIndex, holds_for_call, holds_index
 from calls.services.storage import stored_file_remove
+from portal.audit import current_actor
 from portal.errors import BusinessRuleError
+from portal.models import Webhook
+from portal.redaction import (
+    REDACTED,
+    redact_history_of,
+    redact_mentions_in,
+    redaction_value,
+    text_columns,
+)
 from portal.webhooks import webhook_emit
 
 logger = logging.getLogger(__name__)
@@ -76,10 +95,12 @@ def call_deletion_blockers(
                         f"Category {call.category!r} must be kept {rule.min_age_days} days, "
                         f"until {until:%Y-%m-%d}"
                         + (f" ({rule.legal_reference})" if rule.legal_reference else "")
+                        + (f" — {rule.get_legal_ground_display()}" if rule.legal_ground else "")
                         + "."
                     ),
                     until=until,
-                    ground="art_17_3_b",  # a legal obligation to keep
+                    # (b) a legal obligation to keep, or (e) a limitation period: as the rule says.
+                    ground=rule.legal_ground or ErasureGround.LEGAL_OBLIGATION,
                 )
             )
     return blockers
@@ -93,7 +114,216 @@ def deletion_blocked_error(blockers: list[DeletionBlocker]) -> BusinessRuleError
     )
 
 
+# --- the one deletion ------------------------------------------------------------------------
+
+# The personal data a call and its dependants copy into their history rows: redacted on every
+# deletion, whatever path deletes (Art. 5(1)(e), 17). Other apps register their dependants of a
+# call in ``AppConfig.ready`` (``call_personal_fields_register``); a dependant nobody registered
+# has all its free-text columns redacted.
+CALL_PERSONAL_FIELDS: dict[type[models.Model], tuple[str, ...]] = {
+    Call: ("caller", "callee", "external_id"),
+    Recording: ("file", "sha256"),
+    Transcript: ("text",),
+    RecordingAccess: ("purpose",),
+}
+
+
+def call_personal_fields_register(model: type[models.Model], fields: Iterable[str]) -> None:
+    """Name the personal data in ``model`` (a dependant of a call) that deletion redacts."""
+    CALL_PERSONAL_FIELDS[model] = tuple(fields)
+
+
+def _dependants(on_delete=models.CASCADE) -> list[tuple[type[models.Model], str]]:
+    """Every model whose rows reference a call with ``on_delete``: CASCADE rows are deleted with
+    it; SET_NULL rows (the access log, accountable after the call) outlive it without it, their
+    mentions of the call's numbers redacted. A DO_NOTHING reference (a hold's list of calls)
+    keeps the call's id."""
+    return [
+        (rel.related_model, rel.field.attname)
+        for rel in Call._meta.related_objects
+        if not rel.many_to_many and rel.on_delete is on_delete
+    ]
+
+
+def _links() -> list[tuple[type[models.Model], str]]:
+    """The many-to-many link tables that name calls (purposes, breaches): their rows go."""
+    links = [
+        (field.remote_field.through, f"{field.m2m_field_name()}_id")
+        for field in Call._meta.many_to_many
+    ]
+    links += [
+        (rel.through, f"{rel.field.m2m_reverse_field_name()}_id")
+        for rel in Call._meta.related_objects
+        if rel.many_to_many
+    ]
+    return links
+
+
+def _history_targets() -> list[tuple[type[models.Model], str, tuple[str, ...]]]:
+    """(model, column naming the call, personal fields) for the call and each dependant."""
+    targets = [(Call, "id", CALL_PERSONAL_FIELDS[Call])]
+    for model, key in _dependants() + _dependants(models.SET_NULL):
+        if not hasattr(model, "history"):
+            continue
+        fields = CALL_PERSONAL_FIELDS.get(model)
+        if fields is None:
+            fields = tuple(f.name for f in text_columns(model))
+        targets.append((model, key, fields))
+    return targets
+
+
+def calls_history_redact(call_ids: Iterable[int], *, note: str | None = None) -> Counter:
+    """Redact the personal data (numbers, texts, file names) in every historical row of these
+    calls and of their dependants, set-based. The rows stay: that the call existed, who changed
+    or deleted it, when and why (``history_change_reason``, ``history_actor``). ``note``
+    replaces the rows' change reasons (an erasure says so); None keeps them."""
+    call_ids = list(call_ids)
+    counts: Counter = Counter()
+    for model, key, fields in _history_targets():
+        counts["history_rows"] += redact_history_of(model, key, call_ids, fields=fields, note=note)
+    return counts
+
+
+def _deletion_history(model, queryset, *, reason: str, by) -> int:
+    """Write the deletion's historical rows (``-``) in bulk, personal data already blanked:
+    who deleted (user, actor), when, and why — the path is the reason's prefix."""
+    history = model.history.model
+    kept = {f.name for f in history._meta.concrete_fields}
+    names = [f.attname for f in model._meta.concrete_fields if f.name in kept]
+    personal = {
+        history._meta.get_field(name).attname: redaction_value(history._meta.get_field(name))
+        for name in CALL_PERSONAL_FIELDS.get(model, ())
+    }
+    actor = current_actor()
+    user_id = getattr(by, "pk", None) or (actor.user_id if actor else None)
+    label = actor.label if actor else (f"user:{by.get_username()}" if user_id and by else "")
+    when = timezone.now()
+    rows = [
+        history(
+            **{**row, **personal},
+            history_type="-",
+            history_date=when,
+            history_user_id=user_id,
+            history_change_reason=reason,
+            history_actor=label[:150],
+        )
+        for row in queryset.values(*names).iterator()
+    ]
+    history.objects.bulk_create(rows, batch_size=500)
+    return len(rows)
+
+
+@dataclass
+class DeletionResult:
+    deleted: list[int] = field(default_factory=list)
+    kept: dict[int, list[DeletionBlocker]] = field(default_factory=dict)
+    gone: list[int] = field(default_factory=list)  # deleted before (not an error)
+    counts: Counter = field(default_factory=Counter)
+
+
+def _stored_names(call_ids: list[int]) -> set[str]:
+    """The storage keys of the calls' recordings, now and in their history (a replaced file)."""
+    live = Recording.objects.filter(call_id__in=call_ids).values_list("file", flat=True)
+    past = Recording.history.model.objects.filter(call_id__in=call_ids).values_list(
+        "file", flat=True
+    )
+    return {name for name in (*live, *past) if name and name != REDACTED}
+
+
+def _delete_now(calls: list[Call], *, reason: str, source: str, by) -> Counter:
+    """Delete guarded, locked calls set-based: files scheduled for removal, webhooks queued,
+    the deletion written to history, dependants and calls deleted, history redacted."""
+    counts: Counter = Counter()
+    if not calls:
+        return counts
+    ids = [call.pk for call in calls]
+    note = f"{source}: {reason}"
+    for tenant_id in sorted({call.tenant_id for call in calls}):
+        mine = [call.pk for call in calls if call.tenant_id == tenant_id]
+        names = _stored_names(mine)
+        names -= set(
+            FileDeletion.objects.filter(tenant_id=tenant_id, storage_key__in=names).values_list(
+                "storage_key", flat=True
+            )
+        )
+        if names:
+            file_deletion_schedule(
+                tenant_id=tenant_id, names=sorted(names), reason=f"Calls deleted ({source})"
+            )
+            counts["files"] += len(names)
+        if Webhook.objects.for_tenant(tenant_id).filter(is_active=True).exists():
+            for call in calls:
+                if call.tenant_id == tenant_id:
+                    webhook_emit(
+                        tenant=tenant_id,
+                        event=CALL_DELETED_EVENT,
+                        payload={
+                            "call_id": call.pk,
+                            "external_id": call.external_id,
+                            "source": source,
+                        },
+                    )
+    numbers = sorted({n for call in calls for n in (call.caller, call.callee) if n})
+    for model, key in _dependants(models.SET_NULL):
+        rows = model._base_manager.filter(**{f"{key}__in": ids})
+        fields = CALL_PERSONAL_FIELDS.get(model) or [f.name for f in text_columns(model)]
+        redact_mentions_in(rows, fields=fields, numbers=numbers)
+        rows.update(**{key: None})
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        for through, key in _links():
+            through.objects.filter(**{f"{key}__in": chunk})._raw_delete(through.objects.db)
+        for model, key in [*_dependants(), (Call, "id")]:
+            rows = model._base_manager.filter(**{f"{key}__in": chunk})
+            if hasattr(model, "history"):
+                written = _deletion_history(model, rows, reason=note, by=by)
+                counts[model._meta.model_name] += written
+            rows._raw_delete(rows.db)
+    counts.update(calls_history_redact(ids))
+    return counts
+
+
 @transaction.atomic
+def calls_delete(
+    calls: Iterable,
+    *,
+    reason: str,
+    source: str,
+    at: datetime | None = None,
+    rules: selectors.RulesIndex | None = None,
+    by=None,
+) -> DeletionResult:
+    """The one deletion of calls, for every path: the API, the admin (page and bulk action),
+    the dashboard, the retention sweep, an erasure request, a tenant's offboarding.
+
+    Each call is locked and judged by ``call_deletion_blockers`` (holds in force now, the
+    minimum at ``at``); those it blocks are kept and returned with their blockers. The others
+    are deleted with their recording (every stored version leaves storage after commit, through
+    ``FileDeletion``), transcript, access-log entries and every other dependant; the history
+    rows of all of them keep who, when and why (``"<source>: <reason>"``), but their numbers,
+    texts and file names are redacted (Art. 5(1)(e), 17). Set-based: a batch of calls costs a
+    fixed number of statements, not a number per call.
+    """
+    reason = (reason or "").strip()
+    if not reason:
+        raise BusinessRuleError("Say why the call is deleted.", field="reason")
+    ids = sorted({getattr(call, "pk", call) for call in calls})
+    locked = list(Call.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
+    result = DeletionResult(gone=sorted(set(ids) - {call.pk for call in locked}))
+    # Holds as they are now, under the lock: one placed while a long sweep runs still counts.
+    holds = holds_index(tenant_ids={call.tenant_id for call in locked})
+    deletable = []
+    for call in locked:
+        blockers = call_deletion_blockers(call, at=at, rules=rules, holds=holds)
+        if blockers:
+            result.kept[call.pk] = blockers
+        else:
+            deletable.append(call)
+    result.counts = _delete_now(deletable, reason=reason, source=source, by=by)
+    result.deleted = [call.pk for call in deletable]
+    return result
+
+
 def call_delete(
     *,
     call: Call,
@@ -101,39 +331,18 @@ def call_delete(
     source: str,
     at: datetime | None = None,
     rules: selectors.RulesIndex | None = None,
+    by=None,
 ) -> bool:
-    """Delete a call with its recording and transcript, if nothing blocks it.
+    """Delete one call through ``calls_delete``; refused (409) when something keeps it.
 
-    ``source`` says which path deleted it (``api``, ``admin``, ``retention``, ``erasure``);
-    ``reason`` is kept as the change reason of the call's last history row. The recording's
-    file is removed from storage (every version) after the transaction commits. Returns False
-    when the call was gone already (deleting twice is not an error).
+    ``source`` says which path deleted it (``api``, ``admin``, ``dashboard``, ``retention``,
+    ``erasure``, ``offboarding``); with ``reason`` it is the change reason of the deletion's
+    history rows. Returns False when the call was gone already (deleting twice is not an error).
     """
-    if not (reason or "").strip():
-        raise BusinessRuleError("Say why the call is deleted.", field="reason")
-    locked = Call.objects.select_for_update().filter(pk=call.pk).first()
-    if locked is None:
-        return False
-    blockers = call_deletion_blockers(locked, at=at, rules=rules)
-    if blockers:
-        raise deletion_blocked_error(blockers)
-    names = [
-        name
-        for name in Recording.objects.filter(call=locked).values_list("file", flat=True)
-        if name
-    ]
-    if names:
-        file_deletion_schedule(
-            tenant_id=locked.tenant_id, names=names, reason=f"Call {locked.pk} deleted ({source})"
-        )
-    webhook_emit(
-        tenant=locked.tenant,
-        event=CALL_DELETED_EVENT,
-        payload={"call_id": locked.pk, "external_id": locked.external_id, "source": source},
-    )
-    locked._change_reason = f"{source}: {reason.strip()}"[:255]
-    locked.delete()
-    return True
+    result = calls_delete([call], reason=reason, source=source, at=at, rules=rules, by=by)
+    if result.kept:
+        raise deletion_blocked_error(result.kept[call.pk])
+    return bool(result.deleted)
 
 
 # --- files leaving storage -----------------------------------------------------------------
@@ -145,10 +354,14 @@ def file_deletion_schedule(*, tenant_id: int, names: list[str], reason: str) -> 
     The request is written in the transaction itself: if the removal fails after commit
     (storage down, worker killed), ``file_deletions_retry`` finishes it later.
     """
-    deletions = [
-        FileDeletion.objects.create(tenant_id=tenant_id, storage_key=name, reason=reason[:255])
-        for name in names
-    ]
+    deletions = bulk_create_with_history(
+        [
+            FileDeletion(tenant_id=tenant_id, storage_key=name, reason=reason[:255])
+            for name in names
+        ],
+        FileDeletion,
+        batch_size=500,
+    )
     ids = [deletion.pk for deletion in deletions]
 
     def run() -> None:

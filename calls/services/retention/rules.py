@@ -1,9 +1,11 @@
 """Retention: the rules per tenant and category, and the sweep that applies them.
 
 A rule's maximum is storage limitation (Art. 5(1)(e)): older calls are deleted by the daily
-sweep. Its minimum is a legal obligation to keep (Art. 17(3)(b)): ``call_deletion_blockers``
-refuses every deletion before it, the sweep's included — and every deletion of a call under a
-legal hold (``calls.services.retention.holds``).
+sweep; a category without a rule (or whose rule has no maximum) gets the tenant's
+``default_max_age_days``. Its minimum rests on its ``legal_ground``: a legal obligation to keep
+(Art. 17(3)(b)) or legal claims, e.g. a limitation period (Art. 17(3)(e)).
+``call_deletion_blockers`` refuses every deletion before it, the sweep's included — and every
+deletion of a call under a legal hold (``calls.services.retention.holds``).
 """
 
 from __future__ import annotations
@@ -19,14 +21,14 @@ from django.utils import timezone
 
 from calls import selectors
 from calls.models import Call, RetentionRule
-from calls.services.retention.deletion import call_delete, call_deletion_blockers
+from calls.services.retention.deletion import call_deletion_blockers, calls_delete
 from calls.services.retention.holds import HoldsIndex, holds_index
 from portal.errors import BusinessRuleError
 from portal.jobs import JobFailures
 from portal.models import Tenant
 from portal.services import full_clean_or_raise
 
-RULE_FIELDS = ("category", "max_age_days", "min_age_days", "legal_reference")
+RULE_FIELDS = ("category", "max_age_days", "min_age_days", "legal_ground", "legal_reference")
 SWEEP_BATCH = 200
 
 
@@ -89,6 +91,7 @@ class SweepReport:
     deleted: Counter = field(default_factory=Counter)  # (tenant slug, category) -> calls
     kept: Counter = field(default_factory=Counter)  # (tenant slug, category, blocker code)
     kept_until: dict = field(default_factory=dict)  # (slug, category, code) -> earliest date
+    # (slug, category, calls) of categories without a rule with a maximum: the default applies
     without_rule: list[tuple[str, str, int]] = field(default_factory=list)
     failures: JobFailures = field(default_factory=lambda: JobFailures("retention sweep"))
 
@@ -131,19 +134,21 @@ class SweepReport:
             )
         for slug, category, count in self.without_rule:
             out.append(
-                f"  {slug} / {category or '(no category)'}: kept {count} call(s): "
-                "no retention rule with a maximum for this category"
+                f"  {slug} / {category or '(no category)'}: {count} call(s) without a retention "
+                "rule with a maximum: the tenant's default maximum age applies"
             )
         for failure in self.failures.failed:
             out.append(f"  {failure['item']}: FAILED, swept again next run ({failure['error']})")
         out.append(
             f"Total: {verb} {self.deleted_total}, kept by a minimum or hold "
-            f"{self.kept_total}, kept without a rule {self.without_rule_total}."
+            f"{self.kept_total}; {self.without_rule_total} call(s) under the default maximum."
         )
         return out
 
 
-def _calls_without_rule() -> list[tuple[str, str, int]]:
+def _categories_without_rule() -> list[tuple[str, str, int]]:
+    """Per tenant, the categories of its calls without a rule that has a maximum: the tenant's
+    ``default_max_age_days`` applies to them."""
     with_maximum = RetentionRule.objects.filter(
         tenant_id=OuterRef("tenant_id"), category=OuterRef("category"), max_age_days__isnull=False
     )
@@ -156,10 +161,10 @@ def _calls_without_rule() -> list[tuple[str, str, int]]:
     return [(row["tenant__slug"], row["category"], row["count"]) for row in rows]
 
 
-def _sweep_one(
-    call: Call,
+def _sweep_batch(
+    batch: list[Call],
     *,
-    rule: RetentionRule,
+    reason: str,
     key: tuple[str, str],
     at: datetime,
     dry_run: bool,
@@ -167,106 +172,99 @@ def _sweep_one(
     holds: HoldsIndex,
     report: SweepReport,
 ) -> None:
-    blockers = call_deletion_blockers(call, at=at, rules=rules, holds=holds)
-    if blockers:
+    """Judge a batch with the indexes, and delete what may go in one ``calls_delete``."""
+    blocked: dict[int, list] = {}
+    for call in batch:
+        blockers = call_deletion_blockers(call, at=at, rules=rules, holds=holds)
+        if blockers:
+            blocked[call.pk] = blockers
+    if not dry_run:
+        result = calls_delete(
+            [call for call in batch if call.pk not in blocked],
+            reason=reason,
+            source="retention",
+            at=at,
+            rules=rules,
+        )
+        blocked.update(result.kept)  # blocked since it was read (a hold placed this instant)
+        report.deleted[key] += len(result.deleted)
+    else:
+        report.deleted[key] += len(batch) - len(blocked)
+    for blockers in blocked.values():
         # Counted once, under the first reason it is kept for.
         blocker = blockers[0]
         report.kept[(*key, blocker.code)] += 1
         until = report.kept_until.get((*key, blocker.code))
         if blocker.until and (until is None or blocker.until < until):
             report.kept_until[(*key, blocker.code)] = blocker.until
-        return
-    if not dry_run:
-        try:
-            call_delete(
-                call=call,
-                reason=f"older than the maximum of {rule.max_age_days} days for {rule.category!r}",
-                source="retention",
-                at=at,
-            )
-        except BusinessRuleError as exc:  # blocked since it was read
-            report.kept[(*key, exc.code)] += 1
+
+
+def _sweep_calls(queryset, *, batch_size: int, **kwargs) -> None:
+    """Every call of ``queryset``, in batches by id, one transaction per batch: a sweep that
+    dies half-way has kept the batches it finished, and the next run does the rest."""
+    last_pk = 0
+    while True:
+        batch = list(queryset.filter(pk__gt=last_pk).order_by("pk")[:batch_size])
+        if not batch:
             return
-    report.deleted[key] += 1
+        last_pk = batch[-1].pk
+        _sweep_batch(batch, **kwargs)
 
 
 def retention_sweep(
     *, at: datetime | None = None, dry_run: bool = False, batch_size: int = SWEEP_BATCH
 ) -> SweepReport:
-    """Delete every call older than its category's maximum age, through ``call_delete``.
+    """Delete every call older than its category's maximum age, through ``calls_delete``.
 
-    Runs rule by rule, in batches of ``batch_size`` calls, one transaction per batch: a sweep
-    that dies half-way has kept the batches it finished, and the next run does the rest.
-    Calls that something blocks (a minimum retention, later a legal hold) are counted and
-    kept; a second run at the same time deletes nothing more.
+    Runs rule by rule, then, per tenant, the calls of categories without a rule that has a
+    maximum against the tenant's ``default_max_age_days`` (storage limitation by default,
+    Art. 5(1)(e)). Batches of ``batch_size`` calls, each deleted set-based in one transaction.
+    Calls that something blocks (a minimum retention, a legal hold, a restriction) are counted
+    and kept; a second run at the same time deletes nothing more.
     """
     at = at or timezone.now()
     report = SweepReport(at=at, dry_run=dry_run)
     rules = selectors.retention_rules_index()
-    holds = holds_index(at=at)  # call_delete still asks afresh, under the call's lock
-    slugs = dict(Tenant.objects.values_list("id", "slug"))
+    holds = holds_index(at=at)  # calls_delete asks afresh, under the calls' lock
+    tenants = {tenant.pk: tenant for tenant in Tenant.objects.all()}
+    common = {"at": at, "dry_run": dry_run, "rules": rules, "holds": holds, "report": report}
     for (tenant_id, category), rule in sorted(rules.items()):
         if rule.max_age_days is None:
             continue
-        key = (slugs[tenant_id], category)
+        calls = Call.objects.filter(
+            tenant_id=tenant_id,
+            category=category,
+            started_at__lt=at - timedelta(days=rule.max_age_days),
+        )
         # Rule by rule: one tenant's broken rule or data is reported, the others are swept.
         report.failures.run(
-            f"{key[0]} / {category}",
-            _sweep_rule,
-            rule,
-            key=key,
-            at=at,
-            dry_run=dry_run,
+            f"{tenants[tenant_id].slug} / {category}",
+            _sweep_calls,
+            calls,
             batch_size=batch_size,
-            rules=rules,
-            holds=holds,
-            report=report,
+            reason=f"older than the maximum of {rule.max_age_days} days for {category!r}",
+            key=(tenants[tenant_id].slug, category),
+            **common,
         )
-    report.without_rule = _calls_without_rule()
-    return report
-
-
-def _sweep_rule(
-    rule: RetentionRule,
-    *,
-    key: tuple[str, str],
-    at: datetime,
-    dry_run: bool,
-    batch_size: int,
-    rules: selectors.RulesIndex,
-    holds: HoldsIndex,
-    report: SweepReport,
-) -> None:
-    tenant_id, category = rule.tenant_id, rule.category
-    cutoff = at - timedelta(days=rule.max_age_days)
-    last_pk = 0
-    while True:
-        batch = list(
-            Call.objects.filter(
-                tenant_id=tenant_id, category=category, started_at__lt=cutoff, pk__gt=last_pk
+    for tenant in sorted(tenants.values(), key=lambda t: t.slug):
+        with_maximum = [
+            category
+            for (tenant_id, category), rule in rules.items()
+            if tenant_id == tenant.pk and rule.max_age_days is not None
+        ]
+        old = Call.objects.filter(
+            tenant_id=tenant.pk, started_at__lt=at - timedelta(days=tenant.default_max_age_days)
+        ).exclude(category__in=with_maximum)
+        for category in sorted(set(old.values_list("category", flat=True).distinct())):
+            report.failures.run(
+                f"{tenant.slug} / {category or '(no category)'}",
+                _sweep_calls,
+                old.filter(category=category),
+                batch_size=batch_size,
+                reason=f"older than the tenant's default maximum of "
+                f"{tenant.default_max_age_days} days (no rule for {category!r})",
+                key=(tenant.slug, category),
+                **common,
             )
-            .select_related("tenant")
-            .order_by("pk")[:batch_size]
-        )
-        if not batch:
-            break
-        last_pk = batch[-1].pk
-        # One transaction per batch (a commit per call would cost a disk flush each);
-        # each deletion is a savepoint inside it, so a refused one does not undo the rest.
-        counted = report.deleted.copy(), report.kept.copy()
-        try:
-            with transaction.atomic():
-                for call in batch:
-                    _sweep_one(
-                        call,
-                        rule=rule,
-                        key=key,
-                        at=at,
-                        dry_run=dry_run,
-                        rules=rules,
-                        holds=holds,
-                        report=report,
-                    )
-        except Exception:
-            report.deleted, report.kept = counted  # the batch was rolled back: not deleted
-            raise
+    report.without_rule = _categories_without_rule()
+    return report

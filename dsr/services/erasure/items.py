@@ -54,6 +54,7 @@ from calls.services import (
     DeletionBlocker,
     call_delete,
     call_deletion_blockers,
+    calls_history_redact,
     file_deletion_schedule,
 )
 from consent.models import (
@@ -82,15 +83,6 @@ from portal.redaction import REDACTED, number_fingerprint, redact_history, redac
 
 Kind = ErasureItem.Kind
 
-# Personal data in the historical rows of a call's objects: (model, column naming the call,
-# fields to redact). The rows stay (the object existed, who changed it, when).
-CALL_HISTORY = (
-    (Call, "id", ("caller", "callee", "external_id")),
-    (Recording, "call_id", ("file", "sha256")),
-    (Transcript, "call_id", ("text",)),
-    (RecordingAccess, "call_id", ("purpose",)),
-    (CallRectification, "call_id", ("statement",)),
-)
 NUMBER_HISTORY = (
     (ConsentEvent, ("number", "evidence_message_id", "evidence_document")),
     (ConsentState, ("number",)),
@@ -164,6 +156,7 @@ def frozen_rules(request: DataSubjectRequest) -> call_selectors.RulesIndex | Non
             min_age_days=rule.get("min_age_days"),
             max_age_days=rule.get("max_age_days"),
             legal_reference=rule.get("legal_reference") or "",
+            legal_ground=rule.get("legal_ground") or "",
         )
         for rule in snapshot
     }
@@ -244,17 +237,15 @@ def _file_deletions(tenant_id: int, names: set[str], reason: str) -> list[int]:
 
 
 def call_history_scrub(call_id: int, ctx: Context) -> Counter:
-    """Redact the call's personal data in every historical row of it and of its objects; drop
-    access-log entries an earlier deletion of the call left without their call."""
+    """Redact the call's personal data in every historical row of it and of its dependants
+    (``calls.services.calls_history_redact``, the deletion service's own), saying it was erased
+    under the request; drop access-log entries an older deletion left without their call."""
     counts: Counter = Counter()
-    for model, key, fields in CALL_HISTORY:
-        history = model.history.model
-        pks = set(history.objects.filter(**{key: call_id}).values_list("id", flat=True))
-        if model is RecordingAccess and pks:
-            orphans = RecordingAccess.objects.filter(pk__in=pks, call__isnull=True)
-            counts["recording_access"] += orphans.count()
-            orphans.delete()
-        counts["history_rows"] += redact_history(model, pks, fields=fields, note=ctx.note)
+    pks = RecordingAccess.history.model.objects.filter(call_id=call_id).values("id")
+    orphans = RecordingAccess.objects.filter(pk__in=pks, call__isnull=True)
+    counts["recording_access"] += orphans.count()
+    orphans.delete()
+    counts.update(calls_history_redact([call_id], note=ctx.note))
     return counts
 
 
@@ -290,11 +281,8 @@ def erase_call(ctx: Context, call_id: int) -> Outcome:
     counts["transcript"] = Transcript.objects.filter(call=call).count()
     counts["rectification"] = CallRectification.objects.filter(call=call).count()
     try:
-        with transaction.atomic():
-            accesses = RecordingAccess.objects.filter(call=call)
-            counts["recording_access"] = accesses.count()
-            accesses.delete()  # per object (signals): their deletion is in history too
-            call_delete(call=call, reason=ctx.note, source="erasure", rules=ctx.rules)
+        # The access log outlives a deleted call; an erasure then drops it (the scrub counts it).
+        call_delete(call=call, reason=ctx.note, source="erasure", rules=ctx.rules)
     except BusinessRuleError as exc:
         if exc.code != "deletion_blocked":
             raise

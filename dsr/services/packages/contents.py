@@ -19,7 +19,7 @@ from django.db.models import Q
 from django.utils import timezone
 from zipstream import ZIP_DEFLATED, ZIP_STORED, ZipStream
 
-from calls.models import Call, RecordingAccess, RetentionRule
+from calls.models import Call, ErasureGround, RecordingAccess, RetentionRule
 from consent.models import LawfulBasis, PrivacyNotice, Purpose
 from consent.services import SUPPRESSION_EXPLANATION, suppressions_for
 from dsr import selectors
@@ -171,17 +171,29 @@ def _retention_periods(request: DataSubjectRequest, categories: set[str]) -> lis
     if rules is None:
         rules = list(
             RetentionRule.objects.for_tenant(request.tenant_id).values(
-                "category", "min_age_days", "max_age_days", "legal_reference"
+                "category", "min_age_days", "max_age_days", "legal_ground", "legal_reference"
             )
         )
-    by_category = {rule["category"]: rule for rule in rules}
-    periods = [by_category[c] for c in sorted(by_category)]
-    for category in sorted(categories - set(by_category)):
+    default_max = request.policy_snapshot.get("default_max_age_days")
+    if default_max is None:
+        default_max = request.tenant.default_max_age_days
+    periods = []
+    for rule in sorted(rules, key=lambda r: r["category"]):
+        period = {"legal_ground": "", **rule}
+        if period["max_age_days"] is None:
+            period["max_age_days"] = default_max  # storage limitation by default
+        period["legal_ground_text"] = (
+            ErasureGround(period["legal_ground"]).label if period["legal_ground"] else ""
+        )
+        periods.append(period)
+    for category in sorted(categories - {rule["category"] for rule in rules}):
         periods.append(
             {
                 "category": category,
                 "min_age_days": None,
-                "max_age_days": None,
+                "max_age_days": default_max,
+                "legal_ground": "",
+                "legal_ground_text": "",
                 "legal_reference": "",
             }
         )
