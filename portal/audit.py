@@ -86,6 +86,21 @@ def _history_user(instance=None, request=None, **kwargs):
     return None
 
 
+def history_author(by=None) -> tuple[int | None, str]:
+    """(user id, actor label) for historical rows written in bulk, as ``fill_history_actor``
+    stamps them on rows written one by one: the acting task or key, else the logged-in user."""
+    user = by if getattr(by, "pk", None) else None
+    if user is None:
+        user = _history_user(request=getattr(HistoricalRecords.context, "request", None))
+    actor = current_actor()
+    if actor is not None:
+        return (user.pk if user is not None else actor.user_id), actor.label[:150]
+    if user is not None:
+        username = getattr(user, "username", None) or user.get_username()
+        return user.pk, f"user:{username}"[:150]
+    return None, ""
+
+
 class HistoryActorFields(models.Model):
     """Extra columns on every historical table."""
 

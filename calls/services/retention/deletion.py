@@ -23,7 +23,7 @@ from calls.models import (
 )
 from calls.services.retention.holds import HoldsIndex, holds_for_call, holds_index
 from calls.services.storage import stored_file_remove
-from portal.audit import current_actor
+from portal.audit import history_author
 from portal.errors import BusinessRuleError
 from portal.models import Webhook
 from portal.redaction import (
@@ -194,9 +194,7 @@ def _deletion_history(model, queryset, *, reason: str, by) -> int:
         history._meta.get_field(name).attname: redaction_value(history._meta.get_field(name))
         for name in CALL_PERSONAL_FIELDS.get(model, ())
     }
-    actor = current_actor()
-    user_id = getattr(by, "pk", None) or (actor.user_id if actor else None)
-    label = actor.label if actor else (f"user:{by.get_username()}" if user_id and by else "")
+    user_id, label = history_author(by)
     when = timezone.now()
     rows = [
         history(
@@ -205,7 +203,7 @@ def _deletion_history(model, queryset, *, reason: str, by) -> int:
             history_date=when,
             history_user_id=user_id,
             history_change_reason=reason,
-            history_actor=label[:150],
+            history_actor=label,
         )
         for row in queryset.values(*names).iterator()
     ]
