@@ -10,7 +10,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from calls.models import Call
-from consent.models import ConsentEvent, PrivacyNotice, Purpose
+from consent.models import ConsentEvent, PrivacyNotice, ProcessingRestriction, Purpose
 from consent.selectors import purpose_gate_violations
 from portal.audit import fill_history_actor
 from portal.errors import BusinessRuleError
@@ -157,8 +157,21 @@ def _call_build(
     if errors:
         first_field, messages = next(iter(errors.items()))
         raise BusinessRuleError(f"{first_field}: {messages[0]}", code="invalid", fields=errors)
+    call.is_restricted = _number_restricted(call)
     _apply_purpose_gate(call, chosen)
     return call, chosen
+
+
+def _number_restricted(call: Call) -> bool:
+    """A new call of a number under restriction (Art. 18(1), 18(2)) is stored restricted: kept,
+    not processed — whatever the tenant's purpose-gate mode."""
+    numbers = [n for n in (call.caller, call.callee) if n]
+    return ProcessingRestriction.objects.filter(
+        tenant_id=call.tenant_id,
+        kind=ProcessingRestriction.Kind.RESTRICTION,
+        number__in=numbers,
+        lifted_at__isnull=True,
+    ).exists()
 
 
 def _apply_purpose_gate(call: Call, purposes: list[Purpose]) -> None:
@@ -194,7 +207,8 @@ def _apply_purpose_gate(call: Call, purposes: list[Purpose]) -> None:
         flags.append(FLAG_NO_NOTICE_PROOF)
     if not problems:
         return
-    if call.tenant.purpose_gate == Tenant.PurposeGate.REFUSE:
+    # A restricted call is stored (restricted), never refused: the subject asked to keep it.
+    if call.tenant.purpose_gate == Tenant.PurposeGate.REFUSE and not call.is_restricted:
         field = "informed_by" if flags == [FLAG_NO_NOTICE_PROOF] else "purposes"
         message = "; ".join(problems)
         raise BusinessRuleError(

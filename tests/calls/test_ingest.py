@@ -253,3 +253,30 @@ def test_ingest_history_records_actor_and_purposes(api_a, purposes_a, client, ad
         else:
             assert created.history_actor.startswith("api_key:")
             assert created.history_user == admin_a  # the key's creator
+
+
+@pytest.mark.parametrize("gate", ["refuse", "flag"])
+def test_a_new_call_of_a_restricted_number_is_stored_restricted(api_a, tenant_a, purposes_a, gate):
+    """Art. 18: a number under restriction is only stored — its new calls too, in either
+    purpose-gate mode (in refuse mode the call is kept, not refused)."""
+    from consent.models import ProcessingRestriction
+
+    tenant_a.purpose_gate = gate
+    tenant_a.save()
+    ProcessingRestriction.objects.create(
+        tenant=tenant_a,
+        number="+4930111222333",
+        kind="restriction",
+        started_at=timezone.now() - timedelta(days=1),
+    )
+    restricted = api_a.post(
+        "/api/v1/calls/", call_payload(caller="+4930111222333", external_id="r1"), format="json"
+    )
+    other = api_a.post(
+        "/api/v1/calls/",
+        call_payload(caller="+4930111222444", external_id="r2", purposes=[]),
+        format="json",
+    )
+    assert restricted.status_code == 201, restricted.content
+    assert restricted.json()["is_restricted"] is True
+    assert other.status_code == 201 and other.json()["is_restricted"] is False
