@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from django.core.exceptions import ObjectDoesNotExist
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from calls.models import Call, RecordingAccess, RetentionRule
 from consent.models import Purpose
@@ -130,6 +130,20 @@ def retention_rules_index(*, tenant_ids: Iterable[int] | None = None) -> RulesIn
     if tenant_ids is not None:
         queryset = queryset.filter(tenant_id__in=list(tenant_ids))
     return {(rule.tenant_id, rule.category): rule for rule in queryset}
+
+
+def categories_without_rule(tenant) -> list[tuple[str, int]]:
+    """(category, calls) of the tenant's calls whose category has no rule with a maximum: the
+    tenant's ``default_max_age_days`` applies to them (Art. 5(1)(e))."""
+    with_maximum = RetentionRule.objects.for_tenant(tenant).filter(max_age_days__isnull=False)
+    rows = (
+        Call.objects.for_tenant(tenant)
+        .exclude(category__in=with_maximum.values("category"))
+        .values("category")
+        .annotate(count=Count("id"))
+        .order_by("category")
+    )
+    return [(row["category"], row["count"]) for row in rows]
 
 
 def retention_rule_for(call: Call, *, rules: RulesIndex | None = None) -> RetentionRule | None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.urls import reverse
 from django.views.generic import FormView
 
-from calls import services
+from calls import selectors, services
 from calls.forms import RetentionRuleForm
 from calls.models import RetentionRule
 from portal.dashboard import (
@@ -42,6 +42,12 @@ class RetentionRuleListView(TenantListView):
         Column("Legal reference", "legal_reference"),
         Column("Created", "created_at", kind="date"),
     ]
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["without_rule"] = selectors.categories_without_rule(self.tenant)
+        return context
+
     empty_title = "No retention rules yet"
     empty_text = (
         "Without a rule, calls are kept until someone deletes them. Add a rule per category: a "

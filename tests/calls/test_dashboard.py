@@ -667,3 +667,15 @@ def test_rule_errors_land_on_the_right_field(client, admin_a, tenant_a, data, fi
     assert response.status_code == 200
     assert message in field_errors(response, field), response.content.decode()
     assert RetentionRule.objects.count() == 1
+
+
+def test_the_rules_page_shows_categories_without_a_rule(client, admin_a, tenant_a):
+    RetentionRuleFactory(tenant=tenant_a, category="sales", max_age_days=90)
+    CallFactory(tenant=tenant_a, category="sales")
+    CallFactory(tenant=tenant_a, category="support")
+    CallFactory(tenant=tenant_a, category="support")
+    client.force_login(admin_a)
+    page = client.get(RULES).content.decode()
+    assert "Categories without a rule" in page
+    assert "<code>support</code>: 2 calls" in page and "<code>sales</code>: " not in page
+    assert "deleted after 365 days" in page
