@@ -12,7 +12,7 @@ def ground_of_existing_minimums(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("calls", "0005_legal_holds_from_dsr"),
+        ("calls", "0006_call_informed_by"),
     ]
 
     operations = [

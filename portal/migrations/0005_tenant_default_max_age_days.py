@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('portal', '0003_webhookdelivery_recent_indexes'),
+        ('portal', '0004_tenant_require_notice_proof'),
     ]
 
     operations = [
