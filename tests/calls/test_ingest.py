@@ -274,7 +274,7 @@ def test_a_new_call_of_a_restricted_number_is_stored_restricted(api_a, tenant_a,
     )
     other = api_a.post(
         "/api/v1/calls/",
-        call_payload(caller="+4930111222444", external_id="r2", purposes=[]),
+        call_payload(caller="+4930111222444", external_id="r2"),
         format="json",
     )
     assert restricted.status_code == 201, restricted.content
