@@ -57,14 +57,15 @@ def test_broken_data_in_one_tenant_does_not_stop_the_sweep(monkeypatch):
     unexpected = CallFactory(tenant=broken, category="sales", started_at=long_ago)
     from calls.services.retention import rules as retention
 
-    real_delete = retention.call_delete
+    real_delete = retention.calls_delete
 
-    def fails_on_unexpected_row(*, call, **kwargs):
-        if call.pk == unexpected.pk:
+    def fails_on_unexpected_row(calls, **kwargs):
+        calls = list(calls)
+        if any(call.pk == unexpected.pk for call in calls):
             raise RuntimeError("a row the code did not expect")
-        return real_delete(call=call, **kwargs)
+        return real_delete(calls, **kwargs)
 
-    monkeypatch.setattr(retention, "call_delete", fails_on_unexpected_row)
+    monkeypatch.setattr(retention, "calls_delete", fails_on_unexpected_row)
     report = services.retention_sweep()
     assert not Call.objects.filter(tenant=healthy).exists()
     # The failing batch was rolled back as a whole, and the report does not count it.

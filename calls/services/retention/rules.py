@@ -211,6 +211,12 @@ def _sweep_calls(queryset, *, batch_size: int, **kwargs) -> None:
         _sweep_batch(batch, **kwargs)
 
 
+def _sweep_older_than(queryset, *, days: int, at: datetime, **kwargs) -> None:
+    """The calls of ``queryset`` started more than ``days`` before ``at``; a period no date can
+    hold (a rule stored before periods were bounded) fails here, inside the rule's own run."""
+    _sweep_calls(queryset.filter(started_at__lt=at - timedelta(days=days)), at=at, **kwargs)
+
+
 def retention_sweep(
     *, at: datetime | None = None, dry_run: bool = False, batch_size: int = SWEEP_BATCH
 ) -> SweepReport:
@@ -231,16 +237,12 @@ def retention_sweep(
     for (tenant_id, category), rule in sorted(rules.items()):
         if rule.max_age_days is None:
             continue
-        calls = Call.objects.filter(
-            tenant_id=tenant_id,
-            category=category,
-            started_at__lt=at - timedelta(days=rule.max_age_days),
-        )
         # Rule by rule: one tenant's broken rule or data is reported, the others are swept.
         report.failures.run(
             f"{tenants[tenant_id].slug} / {category}",
-            _sweep_calls,
-            calls,
+            _sweep_older_than,
+            Call.objects.filter(tenant_id=tenant_id, category=category),
+            days=rule.max_age_days,
             batch_size=batch_size,
             reason=f"older than the maximum of {rule.max_age_days} days for {category!r}",
             key=(tenants[tenant_id].slug, category),
